@@ -1,0 +1,52 @@
+#include "loop/coro.h"
+
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "loop/event_loop.h"
+
+namespace weft::internal {
+
+void CoroPromiseBase::start(const char* how) {
+  if (started_) {
+    throw RuntimeError(absl::StrFormat(
+        "coroutine '%s' (%s:%d) cannot be %s: it was already awaited or wrapped in a Task, "
+        "and a Coro runs only once. Call the coroutine function again for a new Coro, or "
+        "wrap it in a Task (create_task) and await the Task as many times as you need",
+        site_.function, site_.file, site_.line, how));
+  }
+  started_ = true;
+}
+
+void report_never_awaited(const CoroPromiseBase& promise) {
+  EventLoop* loop = EventLoop::current_or_null();
+  bool debug = loop ? loop->get_debug() : debug_from_environment();
+  if (!debug) return;
+  const CoroSite& site = promise.site();
+  ExceptionContext ctx;
+  ctx.message = absl::StrFormat("coroutine '%s' was never awaited", site.function);
+  ctx.coroutine = site.function;
+  ctx.source = absl::StrFormat("%s:%d in %s", site.file, site.line, site.function);
+  if (loop) {
+    loop->call_exception_handler(ctx);
+  } else {
+    print_exception_context(ctx);
+  }
+}
+
+void throw_no_task(const char* what) {
+  throw RuntimeError(absl::StrFormat(
+      "%s was awaited outside a weft Task: weft's awaitables need the Task that runs the "
+      "coroutine. Await it inside a weft::Coro that runs in a Task (weft::run, create_task, "
+      "run_until_complete)",
+      what));
+}
+
+void throw_self_await(TaskBase& task) {
+  throw RuntimeError(absl::StrFormat(
+      "Task '%s' cannot await itself: it would wait forever. Await another task, or use "
+      "add_done_callback to act when this one finishes",
+      task.name()));
+}
+
+}  // namespace weft::internal

@@ -1,0 +1,329 @@
+// Coro<T>: a lazy coroutine, asyncio's coroutine object.
+//
+//   weft::Coro<int> add(int a, int b) { co_return a + b; }
+//   weft::Coro<void> main_coro() {
+//     int x = co_await add(1, 2);            // runs inline, no trip through the loop
+//     weft::Task<int> t = weft::create_task(add(3, 4));  // scheduled on the loop
+//     x += co_await t;
+//   }
+//
+// Nothing runs until the Coro is awaited or wrapped in a Task. `co_await coro` enters it
+// directly by symmetric transfer (no allocation besides its frame, no trip through the
+// ready queue) and the awaiting coroutine continues when it returns, the same way; a chain
+// of a million nested awaits does not grow the stack. Exceptions propagate to the awaiter.
+// Coro<void>, Coro<T> and Coro<T&> work.
+//
+// Ownership: the Coro object owns the coroutine frame; moving it moves the frame. A Coro
+// runs once: awaiting it a second time raises RuntimeError (wrap it in a Task to await a
+// result several times). A Coro destroyed without ever running is reported in debug mode
+// ("coroutine 'NAME' was never awaited") with where the coroutine is defined.
+//
+// Thread-safety: a Coro is a value; it runs on the loop of the task that awaits it.
+//
+// Inside a Coro, co_await accepts: another Coro, weft's awaitables (Task, Future, sleep, the
+// sync primitives, ...), and any type with await_ready/await_suspend/await_resume. Such a
+// foreign awaitable receives a handle that is safe to resume from any thread: it wakes the
+// task on its own loop (see task_base.h).
+#ifndef WEFT_LOOP_CORO_H_
+#define WEFT_LOOP_CORO_H_
+
+#include <concepts>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "loop/errors.h"
+#include "loop/future_base.h"
+#include "loop/task_base.h"
+
+namespace weft {
+
+template <class T = void>
+class Coro;
+
+namespace internal {
+
+// Keeps a coroutine's own arguments from being taken for the promise's site arguments:
+// the compiler first tries promise_type(args...) and only then promise_type().
+struct SiteTag {
+  explicit SiteTag() = default;
+};
+
+// Marks awaitables that a Coro's await_transform passes through untouched because they
+// handle the task protocol themselves (Coro itself, async generators).
+template <class A>
+concept InlineAwaitable = requires { std::remove_cvref_t<A>::kWeftInlineAwaitable; };
+
+// Awaiters that speak weft's task protocol (task_base.h).
+template <class A>
+concept TaskAwaiter = requires(A& a, TaskBase& t) {
+  { a.await_ready() } -> std::convertible_to<bool>;
+  a.await_suspend(t);
+  a.await_resume();
+};
+
+template <class A>
+decltype(auto) get_awaiter(A&& a) {
+  if constexpr (requires { std::forward<A>(a).operator co_await(); }) {
+    return std::forward<A>(a).operator co_await();
+  } else if constexpr (requires { operator co_await(std::forward<A>(a)); }) {
+    return operator co_await(std::forward<A>(a));
+  } else {
+    return std::forward<A>(a);
+  }
+}
+
+// What an adapter stores: a reference to an lvalue awaiter, the value otherwise.
+template <class Raw>
+using StoredAwaiter =
+    std::conditional_t<std::is_lvalue_reference_v<Raw>, Raw, std::remove_cvref_t<Raw>>;
+
+[[noreturn]] void throw_no_task(const char* what);
+
+// Wraps a TaskAwaiter: records the resume point, and delivers a pending cancellation on
+// resumption (asyncio's Task.__step throwing CancelledError into the coroutine).
+template <class Aw>
+class TaskAwaiterAdapter {
+ public:
+  TaskAwaiterAdapter(Aw&& aw, TaskBase* task) : aw_(std::forward<Aw>(aw)), task_(task) {}
+  bool await_ready() { return aw_.await_ready(); }
+  bool await_suspend(std::coroutine_handle<> h) {
+    if (!task_) throw_no_task("a weft awaitable");
+    task_->set_resume_point(h);
+    suspended_ = true;
+    if constexpr (std::is_void_v<decltype(aw_.await_suspend(*task_))>) {
+      aw_.await_suspend(*task_);
+      return true;
+    } else {
+      suspended_ = aw_.await_suspend(*task_);
+      return suspended_;
+    }
+  }
+  decltype(auto) await_resume() {
+    if (suspended_) task_->throw_if_must_cancel();
+    return aw_.await_resume();
+  }
+
+ private:
+  Aw aw_;
+  TaskBase* task_;
+  bool suspended_ = false;
+};
+
+// Wraps any other awaitable: it gets the task's waker instead of the coroutine's handle.
+template <class Aw>
+class ForeignAwaiterAdapter {
+ public:
+  ForeignAwaiterAdapter(Aw&& aw, TaskBase* task) : aw_(std::forward<Aw>(aw)), task_(task) {}
+  bool await_ready() { return aw_.await_ready(); }
+  auto await_suspend(std::coroutine_handle<> h) {
+    std::coroutine_handle<> target = h;
+    if (task_) {
+      task_->set_resume_point(h);
+      target = task_->foreign_waker();
+    }
+    suspended_ = true;
+    using R = decltype(aw_.await_suspend(target));
+    if constexpr (std::is_void_v<R>) {
+      aw_.await_suspend(target);
+    } else if constexpr (std::is_same_v<R, bool>) {
+      suspended_ = aw_.await_suspend(target);
+      return suspended_;
+    } else {
+      return std::coroutine_handle<>(aw_.await_suspend(target));
+    }
+  }
+  decltype(auto) await_resume() {
+    if (suspended_ && task_) task_->throw_if_must_cancel();
+    return aw_.await_resume();
+  }
+
+ private:
+  Aw aw_;
+  TaskBase* task_;
+  bool suspended_ = false;
+};
+
+class CoroPromiseBase {
+ public:
+  explicit CoroPromiseBase(CoroSite site) : site_(site) {}
+
+  std::suspend_always initial_suspend() noexcept { return {}; }
+
+  struct FinalAwaiter {
+    bool await_ready() noexcept { return false; }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+      std::coroutine_handle<> next = h.promise().continuation_;
+      return next ? next : std::noop_coroutine();
+    }
+    void await_resume() noexcept {}
+  };
+  FinalAwaiter final_suspend() noexcept { return {}; }
+
+  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+
+  template <class A>
+  decltype(auto) await_transform(A&& a) {
+    if constexpr (InlineAwaitable<A>) {
+      return std::forward<A>(a);
+    } else {
+      using Raw = decltype(get_awaiter(std::forward<A>(a)));
+      using Stored = StoredAwaiter<Raw>;
+      if constexpr (TaskAwaiter<std::remove_reference_t<Stored>>) {
+        return TaskAwaiterAdapter<Stored>(get_awaiter(std::forward<A>(a)), task_);
+      } else {
+        return ForeignAwaiterAdapter<Stored>(get_awaiter(std::forward<A>(a)), task_);
+      }
+    }
+  }
+
+  const CoroSite& site() const { return site_; }
+  TaskBase* task() const { return task_; }
+  void set_task(TaskBase* t) { task_ = t; }
+  std::coroutine_handle<> continuation() const { return continuation_; }
+  void set_continuation(std::coroutine_handle<> c) { continuation_ = c; }
+  const std::exception_ptr& exception() const { return exception_; }
+  // Marks the coroutine as started; throws RuntimeError if it already was.
+  void start(const char* how);
+  bool started() const { return started_; }
+
+ private:
+  std::coroutine_handle<> continuation_;
+  TaskBase* task_ = nullptr;
+  std::exception_ptr exception_;
+  CoroSite site_;
+  bool started_ = false;
+};
+
+// Reports "coroutine 'NAME' was never awaited" (debug mode only).
+void report_never_awaited(const CoroPromiseBase& promise);
+
+template <class T>
+class CoroPromise : public CoroPromiseBase {
+ public:
+  explicit CoroPromise(CoroSite site) : CoroPromiseBase(site) {}
+  template <class U>
+    requires std::convertible_to<U&&, T>
+  void return_value(U&& v) {
+    slot_.set(std::forward<U>(v));
+  }
+  T take() { return std::move(slot_.get()); }
+
+ private:
+  ResultSlot<T> slot_;
+};
+
+template <class T>
+class CoroPromise<T&> : public CoroPromiseBase {
+ public:
+  explicit CoroPromise(CoroSite site) : CoroPromiseBase(site) {}
+  void return_value(T& v) { slot_.set(v); }
+  T& take() { return slot_.get(); }
+
+ private:
+  ResultSlot<T&> slot_;
+};
+
+template <>
+class CoroPromise<void> : public CoroPromiseBase {
+ public:
+  explicit CoroPromise(CoroSite site) : CoroPromiseBase(site) {}
+  void return_void() noexcept {}
+  void take() {}
+};
+
+}  // namespace internal
+
+template <class T>
+class [[nodiscard]] Coro {
+ public:
+  class promise_type : public internal::CoroPromise<T> {
+   public:
+    explicit promise_type(internal::SiteTag = internal::SiteTag{},
+                          const char* function = __builtin_FUNCTION(),
+                          const char* file = __builtin_FILE(), unsigned line = __builtin_LINE())
+        : internal::CoroPromise<T>(internal::CoroSite{function, file, line}) {}
+    Coro get_return_object() noexcept {
+      return Coro(std::coroutine_handle<promise_type>::from_promise(*this));
+    }
+  };
+  using Handle = std::coroutine_handle<promise_type>;
+  static constexpr bool kWeftInlineAwaitable = true;
+
+  Coro() = default;
+  Coro(Coro&& other) noexcept : h_(std::exchange(other.h_, {})) {}
+  Coro& operator=(Coro&& other) noexcept {
+    if (this != &other) {
+      reset();
+      h_ = std::exchange(other.h_, {});
+    }
+    return *this;
+  }
+  ~Coro() { reset(); }
+
+  // True unless moved-from or default-constructed.
+  explicit operator bool() const { return static_cast<bool>(h_); }
+  // The name of the coroutine function (for reports and task names).
+  const char* function_name() const { return h_ ? h_.promise().site().function : ""; }
+
+  class Awaiter {
+   public:
+    explicit Awaiter(Handle h) : h_(h) {}
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
+      auto& p = h_.promise();
+      p.set_continuation(parent);
+      if constexpr (std::is_base_of_v<internal::CoroPromiseBase, P>) {
+        p.set_task(parent.promise().task());
+      }
+      return h_;
+    }
+    T await_resume() {
+      auto& p = h_.promise();
+      if (p.exception()) std::rethrow_exception(p.exception());
+      return p.take();
+    }
+
+   private:
+    Handle h_;
+  };
+
+  Awaiter operator co_await() & { return Awaiter(start("awaited")); }
+  Awaiter operator co_await() && { return Awaiter(start("awaited")); }
+
+  // Takes the frame out of this Coro (for Task): the caller owns it from now on.
+  Handle release(const char* how) {
+    Handle h = start(how);
+    h_ = {};
+    return h;
+  }
+
+ private:
+  explicit Coro(Handle h) : h_(h) {}
+  Handle start(const char* how) {
+    if (!h_) {
+      throw RuntimeError(std::string("cannot be ") + how +
+                         ": this Coro is empty (moved-from or default-constructed); call the "
+                         "coroutine function again to get a new one");
+    }
+    h_.promise().start(how);
+    return h_;
+  }
+  void reset() {
+    if (!h_) return;
+    if (!h_.promise().started()) internal::report_never_awaited(h_.promise());
+    h_.destroy();
+    h_ = {};
+  }
+
+  Handle h_;
+};
+
+}  // namespace weft
+
+#endif  // WEFT_LOOP_CORO_H_

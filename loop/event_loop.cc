@@ -1,0 +1,375 @@
+#include "loop/event_loop.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <sstream>
+#include <unordered_set>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "loop/errors.h"
+#include "loop/task_base.h"
+
+namespace weft {
+namespace internal {
+
+constinit thread_local EventLoop* t_running_loop = nullptr;
+
+namespace {
+
+// Live loops, so that a future that outlives its loop can tell before reporting through it.
+// std::mutex rather than absl::Mutex: Debian's Abseil is not built for TSan, which would
+// then not see this lock. Touched only when a loop is created or destroyed and on rare
+// reporting paths.
+std::mutex g_loops_mu;
+std::unordered_set<const EventLoop*>& live_loops() {
+  static auto* loops = new std::unordered_set<const EventLoop*>();
+  return *loops;
+}
+
+std::string thread_name(std::thread::id id) {
+  std::ostringstream os;
+  os << id;
+  return os.str();
+}
+
+}  // namespace
+
+bool loop_is_alive(const EventLoop* loop) {
+  std::lock_guard<std::mutex> lock(g_loops_mu);
+  return live_loops().count(loop) != 0;
+}
+
+bool debug_from_environment() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("WEFT_DEBUG");
+    return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+  }();
+  return enabled;
+}
+
+}  // namespace internal
+
+using internal::Runnable;
+using internal::TaskBase;
+
+EventLoop::EventLoop() : debug_(internal::debug_from_environment()) {
+  std::lock_guard<std::mutex> lock(internal::g_loops_mu);
+  internal::live_loops().insert(this);
+}
+
+EventLoop::~EventLoop() {
+  if (running_.load(std::memory_order_relaxed)) {
+    ExceptionContext ctx;
+    ctx.message =
+        "EventLoop destroyed while running: a loop must be stopped and its run call must return "
+        "before the loop is destroyed";
+    print_exception_context(ctx);
+    std::abort();
+  }
+  close();
+  {
+    std::lock_guard<std::mutex> lock(internal::g_loops_mu);
+    internal::live_loops().erase(this);
+  }
+  // Items another thread sent after close().
+  internal::RunQueue late;
+  inbox_.take_all(late);
+  while (!late.empty()) late.pop_front()->discard();
+}
+
+EventLoop& EventLoop::current() {
+  EventLoop* loop = internal::t_running_loop;
+  if (!loop) {
+    throw RuntimeError(
+        "no running event loop: EventLoop::current() was called on a thread where no loop is "
+        "running. Call it from a coroutine or callback running on a loop, or start one with "
+        "weft::run(main()) or loop.run_until_complete(...)");
+  }
+  return *loop;
+}
+
+void EventLoop::check_open(const char* what) const {
+  if (closed_.load(std::memory_order_acquire)) {
+    throw RuntimeError(absl::StrFormat(
+        "%s: Event loop is closed. A closed loop cannot run or schedule anything; create a new "
+        "EventLoop (or use weft::run)",
+        what));
+  }
+}
+
+void EventLoop::check_thread_slow(const char* what) const {
+  if (!running_.load(std::memory_order_relaxed)) return;
+  std::thread::id me = std::this_thread::get_id();
+  if (me == thread_id_) return;
+  throw RuntimeError(absl::StrFormat(
+      "%s() was called from thread %s, but this loop runs on thread %s: loop-bound methods "
+      "are not thread-safe. From another thread use loop.call_soon_threadsafe(fn), or "
+      "run_coroutine_threadsafe(coro, loop) for a coroutine",
+      what, internal::thread_name(me), internal::thread_name(thread_id_)));
+}
+
+void EventLoop::enter_run(const char* what) {
+  check_open(what);
+  if (running_.load(std::memory_order_relaxed)) {
+    throw RuntimeError(absl::StrFormat(
+        "%s: this event loop is already running. Runs cannot be nested: from inside the loop, "
+        "await the coroutine (or schedule it with create_task) instead",
+        what));
+  }
+  if (internal::t_running_loop != nullptr) {
+    throw RuntimeError(absl::StrFormat(
+        "%s: cannot run this event loop while another loop is running on this thread (one loop "
+        "per thread). Await the work on the running loop, or run this loop on its own thread",
+        what));
+  }
+  running_.store(true, std::memory_order_relaxed);
+  thread_id_ = std::this_thread::get_id();
+  internal::t_running_loop = this;
+}
+
+void EventLoop::leave_run() {
+  stopping_ = false;
+  internal::t_running_loop = nullptr;
+  thread_id_ = {};
+  running_.store(false, std::memory_order_relaxed);
+}
+
+void EventLoop::run_forever() {
+  enter_run("run_forever");
+  try {
+    for (;;) {
+      run_once();
+      if (stopping_) break;
+    }
+  } catch (...) {
+    leave_run();
+    throw;
+  }
+  leave_run();
+}
+
+void EventLoop::run_until_done(TaskBase& task) {
+  enter_run("run_until_complete");
+  try {
+    while (!task.done()) {
+      run_once();
+      if (stopping_ && !task.done()) {
+        leave_run();
+        throw RuntimeError(
+            "run_until_complete: the event loop was stopped before the task completed; call "
+            "stop() only from code that runs after the awaited work is done, or use "
+            "run_forever()");
+      }
+    }
+  } catch (const RuntimeError&) {
+    if (running_.load(std::memory_order_relaxed)) leave_run();
+    throw;
+  } catch (...) {
+    leave_run();
+    throw;
+  }
+  leave_run();
+}
+
+void EventLoop::stop() { stopping_ = true; }
+
+void EventLoop::run_once() {
+  // Wait for I/O only when nothing is ready; otherwise look (without waiting) after every
+  // kIoPollInterval items so that busy loops still see their sockets.
+  int64_t timeout_ns;
+  if (!ready_.empty() || stopping_) {
+    timeout_ns = 0;
+  } else if (timers_.empty()) {
+    timeout_ns = -1;
+  } else {
+    auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(timers_.next_deadline() -
+                                                                     Clock::now());
+    timeout_ns = std::max<int64_t>(0, wait.count());
+  }
+
+  if (timeout_ns != 0) {
+    // Parking protocol, the consumer side. A producer pushes to the inbox, then reads
+    // `parked_`; we set `parked_`, then read the inbox. Both sides are sequentially
+    // consistent, so at least one sees the other: either we find the item and do not block,
+    // or the producer sees us parked and writes the eventfd.
+    parked_.store(true, std::memory_order_seq_cst);
+    if (!inbox_.empty()) timeout_ns = 0;
+    bool woke = poller_.poll(timeout_ns, ready_);
+    parked_.store(false, std::memory_order_relaxed);
+    if (woke) wake_pending_.store(false, std::memory_order_seq_cst);
+    items_since_io_poll_ = 0;
+  } else if (items_since_io_poll_ >= kIoPollInterval && poller_.has_watches()) {
+    if (poller_.poll(0, ready_)) wake_pending_.store(false, std::memory_order_seq_cst);
+    items_since_io_poll_ = 0;
+  }
+
+  inbox_.take_all(ready_);
+
+  if (!timers_.empty()) {
+    TimePoint now = Clock::now();
+    while (internal::TimerBase* t = timers_.pop_due(now)) t->on_due();
+  }
+
+  // Run the items that were ready when the batch started, at most kMaxBatch of them.
+  size_t n = std::min(ready_.size(), kMaxBatch);
+  items_since_io_poll_ += static_cast<uint32_t>(n);
+  while (n-- > 0) ready_.pop_front()->run();
+}
+
+void EventLoop::close() {
+  if (running_.load(std::memory_order_relaxed)) {
+    throw RuntimeError(
+        "close(): cannot close a running event loop. Call stop() and close the loop after "
+        "run_forever()/run_until_complete() has returned");
+  }
+  if (closed_.load(std::memory_order_acquire)) return;
+  // Destroying a pending task's frames runs user destructors, which may schedule more work:
+  // repeat until nothing is left.
+  for (int round = 0; round < 100; ++round) {
+    inbox_.take_all(ready_);
+    while (!ready_.empty()) ready_.pop_front()->discard();
+    std::vector<TaskBase*> tasks = pending_tasks_snapshot();
+    for (TaskBase* t : tasks) {
+      t->abandon();
+      if (!t->done() && t->prev_in_loop != t) release_task(t);
+      t->unref();
+    }
+    if (tasks.empty() && ready_.empty() && inbox_.empty()) break;
+  }
+  while (internal::TimerBase* t = timers_.pop_any()) t->on_dropped();
+  poller_.close();
+  closed_.store(true, std::memory_order_release);
+}
+
+void EventLoop::schedule_threadsafe(Runnable* r) {
+  if (closed_.load(std::memory_order_acquire)) {
+    r->discard();  // delivery to a closed loop is dropped, not an error
+    return;
+  }
+  inbox_.push(r);
+  // Parking protocol, the producer side (see run_once).
+  if (parked_.load(std::memory_order_seq_cst) &&
+      !wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+    poller_.wake();
+  }
+}
+
+Handle EventLoop::call_soon(absl::AnyInvocable<void()> fn) {
+  check_open("call_soon");
+  check_thread("call_soon");
+  auto* node = new internal::CallbackNode(this, std::move(fn), /*refs=*/2);
+  ready_.push_back(node);
+  return Handle(node);
+}
+
+Handle EventLoop::call_soon_threadsafe(absl::AnyInvocable<void()> fn) {
+  check_open("call_soon_threadsafe");
+  auto* node = new internal::CallbackNode(this, std::move(fn), /*refs=*/2);
+  schedule_threadsafe(node);
+  return Handle(node);
+}
+
+TimerHandle EventLoop::call_later(Duration delay, absl::AnyInvocable<void()> fn) {
+  check_open("call_later");
+  check_thread("call_later");
+  return call_at(time() + delay, std::move(fn));
+}
+
+TimerHandle EventLoop::call_at(TimePoint when, absl::AnyInvocable<void()> fn) {
+  check_open("call_at");
+  check_thread("call_at");
+  auto* node = new internal::TimerCallbackNode(this, std::move(fn), /*refs=*/2);
+  timers_.push(node, when);
+  return TimerHandle(node);
+}
+
+void EventLoop::set_io(int fd, absl::AnyInvocable<void()> fn, bool reader) {
+  check_open(reader ? "add_reader" : "add_writer");
+  check_thread(reader ? "add_reader" : "add_writer");
+  auto* node = new internal::CallbackNode(this, std::move(fn), /*refs=*/1);
+  if (reader) {
+    poller_.set_reader(fd, node);
+  } else {
+    poller_.set_writer(fd, node);
+  }
+}
+
+void EventLoop::add_reader(int fd, absl::AnyInvocable<void()> fn) { set_io(fd, std::move(fn), true); }
+void EventLoop::add_writer(int fd, absl::AnyInvocable<void()> fn) {
+  set_io(fd, std::move(fn), false);
+}
+bool EventLoop::remove_reader(int fd) {
+  check_thread("remove_reader");
+  return !is_closed() && poller_.clear_reader(fd);
+}
+bool EventLoop::remove_writer(int fd) {
+  check_thread("remove_writer");
+  return !is_closed() && poller_.clear_writer(fd);
+}
+
+void EventLoop::set_exception_handler(ExceptionHandler handler) { handler_ = std::move(handler); }
+
+void EventLoop::default_exception_handler(const ExceptionContext& context) {
+  print_exception_context(context);
+}
+
+void EventLoop::call_exception_handler(const ExceptionContext& context) {
+  if (!handler_) {
+    default_exception_handler(context);
+    return;
+  }
+  try {
+    handler_(*this, context);
+  } catch (...) {
+    ExceptionContext failure;
+    failure.message = "Unhandled error in exception handler";
+    failure.exception = std::current_exception();
+    default_exception_handler(failure);
+    default_exception_handler(context);
+  }
+}
+
+void EventLoop::adopt_task(TaskBase* task) {
+  task->prev_in_loop = tasks_tail_;
+  task->next_in_loop = nullptr;
+  if (tasks_tail_) {
+    tasks_tail_->next_in_loop = task;
+  } else {
+    tasks_head_ = task;
+  }
+  tasks_tail_ = task;
+  ++num_tasks_;
+  schedule(task);
+}
+
+void EventLoop::release_task(TaskBase* task) {
+  if (task->prev_in_loop) {
+    task->prev_in_loop->next_in_loop = task->next_in_loop;
+  } else {
+    tasks_head_ = task->next_in_loop;
+  }
+  if (task->next_in_loop) {
+    task->next_in_loop->prev_in_loop = task->prev_in_loop;
+  } else {
+    tasks_tail_ = task->prev_in_loop;
+  }
+  // Marks "not in the list" (a task is never its own neighbour otherwise).
+  task->prev_in_loop = task->next_in_loop = task;
+  --num_tasks_;
+  task->unref();
+}
+
+std::vector<TaskBase*> EventLoop::pending_tasks_snapshot() const {
+  std::vector<TaskBase*> out;
+  out.reserve(num_tasks_);
+  for (TaskBase* t = tasks_head_; t; t = t->next_in_loop) {
+    t->ref();
+    out.push_back(t);
+  }
+  return out;
+}
+
+}  // namespace weft

@@ -1,0 +1,217 @@
+// EventLoop: one event loop per OS thread (asyncio's event loop).
+//
+//   weft::EventLoop loop;
+//   loop.call_soon([] { std::puts("hello"); });
+//   int v = loop.run_until_complete(compute());   // runs the loop until compute() is done
+//   loop.close();
+//
+// Most programs use weft::run(main_coro()) (run.h) instead, which creates, runs, cleans up
+// and closes a loop.
+//
+// One step of the loop (run_once): poll I/O (with a timeout up to the next timer, or none
+// when something is ready), take what other threads sent, move due timers to the ready
+// queue, then run a bounded batch of ready items in FIFO order. Items scheduled while the
+// batch runs wait for the next step, as in asyncio. When the ready queue is busy, I/O is
+// still polled (without waiting) after every kIoPollInterval items, so a loop full of
+// yielding tasks cannot starve its sockets.
+//
+// Thread-safety: "owning loop only" means the thread running the loop (or, before it first
+// runs, any one thread at a time). call_soon_threadsafe is the one method any thread may
+// call. In debug mode (set_debug(true) or WEFT_DEBUG=1 in the environment), loop-bound
+// methods called from another thread while the loop runs raise RuntimeError naming the
+// method, both threads, and what to use instead.
+//
+// Misuse: running a loop that is running or closed, running a second loop on a thread that
+// already runs one, and scheduling on a closed loop raise RuntimeError with what to do
+// instead. A callback that throws goes to the exception handler and the loop goes on.
+#ifndef WEFT_LOOP_EVENT_LOOP_H_
+#define WEFT_LOOP_EVENT_LOOP_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "absl/functional/any_invocable.h"
+#include "loop/clock.h"
+#include "loop/exception_context.h"
+#include "loop/handle.h"
+#include "loop/inbox.h"
+#include "loop/poller.h"
+#include "loop/runnable.h"
+#include "loop/timer_heap.h"
+
+namespace weft {
+
+template <class T>
+class Coro;
+template <class T>
+class Task;
+template <class T>
+class Future;
+
+namespace internal {
+class TaskBase;
+}  // namespace internal
+
+class EventLoop {
+ public:
+  using ExceptionHandler = absl::AnyInvocable<void(EventLoop&, const ExceptionContext&)>;
+
+  // After this many ready items have run, poll I/O even if more are ready.
+  static constexpr uint32_t kIoPollInterval = 256;
+  // The most ready items one step runs.
+  static constexpr size_t kMaxBatch = 256;
+
+  EventLoop();
+  // Closes the loop if it is not closed. Must not be called while the loop runs.
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // The loop running on this thread. Raises RuntimeError if none is.
+  static EventLoop& current();
+  // The loop running on this thread, or nullptr.
+  static EventLoop* current_or_null() noexcept;
+
+  // --- Running and stopping. Owning thread. ---
+  // Wraps `coro` in a Task, runs the loop until it is done, and returns its result or
+  // rethrows its exception (CancelledError if it was cancelled).
+  template <class T>
+  T run_until_complete(Coro<T> coro);
+  template <class T>
+  T run_until_complete(Task<T> task);
+  // Runs until stop() is called.
+  void run_forever();
+  // Makes run_forever (or run_until_complete) return after the current step. From another
+  // thread: loop.call_soon_threadsafe([&] { loop.stop(); }).
+  void stop();
+  // Drops everything still scheduled (pending tasks are destroyed and reported), releases
+  // the poller. Idempotent. Raises RuntimeError if the loop is running.
+  void close();
+  bool is_running() const { return running_.load(std::memory_order_relaxed); }
+  bool is_closed() const { return closed_.load(std::memory_order_acquire); }
+
+  // --- Scheduling callbacks. Owning loop only, except call_soon_threadsafe. ---
+  Handle call_soon(absl::AnyInvocable<void()> fn);
+  // Any thread. Wakes the loop if it is parked; a burst of calls costs one wake-up.
+  Handle call_soon_threadsafe(absl::AnyInvocable<void()> fn);
+  TimerHandle call_later(Duration delay, absl::AnyInvocable<void()> fn);
+  TimerHandle call_at(TimePoint when, absl::AnyInvocable<void()> fn);
+  // The loop's clock (monotonic).
+  TimePoint time() const { return Clock::now(); }
+
+  // --- File descriptors (level-triggered readiness). Owning loop only. ---
+  // fn runs whenever fd is readable (writable), until removed. Replaces a previous one.
+  void add_reader(int fd, absl::AnyInvocable<void()> fn);
+  void add_writer(int fd, absl::AnyInvocable<void()> fn);
+  // Returns whether a callback was registered.
+  bool remove_reader(int fd);
+  bool remove_writer(int fd);
+
+  // --- Futures and tasks. Owning loop only. ---
+  template <class T = void>
+  Future<T> create_future();
+  template <class T>
+  Task<T> create_task(Coro<T> coro, std::string name = "");
+
+  // --- Errors nobody else can receive. ---
+  // nullptr restores the default handler. Owning loop only.
+  void set_exception_handler(ExceptionHandler handler);
+  // Prints the context to stderr.
+  void default_exception_handler(const ExceptionContext& context);
+  // Calls the handler (or the default one). If the handler throws, the default handler
+  // reports both. Any thread that owns the loop.
+  void call_exception_handler(const ExceptionContext& context);
+
+  // --- Debug mode. ---
+  void set_debug(bool enabled) { debug_ = enabled; }
+  bool get_debug() const { return debug_; }
+
+  // --- Introspection. ---
+  // Tasks created on this loop that are not done yet.
+  size_t num_pending_tasks() const { return num_tasks_; }
+  // Ready items waiting to run.
+  size_t num_ready() const { return ready_.size(); }
+
+  // --- Internal: for weft's own awaitables and the scheduler. ---
+  // Owning thread: queue a Runnable at the back of the ready queue.
+  void schedule(internal::Runnable* r) { ready_.push_back(r); }
+  // Any thread: hand a Runnable to the loop. On a closed loop it is discarded.
+  void schedule_threadsafe(internal::Runnable* r);
+  internal::TimerHeap& timer_heap() { return timers_; }
+  internal::TaskBase* current_task() const { return current_task_; }
+  void set_current_task(internal::TaskBase* t) { current_task_ = t; }
+  // A task created on this loop: the loop takes a reference and schedules its first step.
+  void adopt_task(internal::TaskBase* task);
+  // The task is done: the loop forgets it and drops its reference.
+  void release_task(internal::TaskBase* task);
+  // Pending tasks, oldest first (a snapshot with a reference each: callers unref).
+  std::vector<internal::TaskBase*> pending_tasks_snapshot() const;
+  // Raises RuntimeError("Event loop is closed; ...") naming `what`.
+  void check_open(const char* what) const;
+  // In debug mode, raises RuntimeError if called from a thread other than the loop's
+  // while the loop is running.
+  void check_thread(const char* what) const {
+    if (debug_) check_thread_slow(what);
+  }
+  // Runs the loop until `task` is done.
+  void run_until_done(internal::TaskBase& task);
+
+ private:
+  void run_once();
+  void enter_run(const char* what);
+  void leave_run();
+  void check_thread_slow(const char* what) const;
+  void set_io(int fd, absl::AnyInvocable<void()> fn, bool reader);
+
+  internal::RunQueue ready_;
+  internal::Inbox inbox_;
+  internal::TimerHeap timers_;
+  internal::Poller poller_;
+  // The parking protocol (see run_once): `parked_` is set before the loop may block in
+  // epoll and cleared after; a producer that sees it set writes the eventfd unless
+  // `wake_pending_` says someone already did.
+  std::atomic<bool> parked_{false};
+  std::atomic<bool> wake_pending_{false};
+  std::atomic<bool> closed_{false};
+  std::atomic<bool> running_{false};
+  bool stopping_ = false;
+  bool debug_;
+  std::thread::id thread_id_{};
+  uint32_t items_since_io_poll_ = 0;
+  internal::TaskBase* current_task_ = nullptr;
+  internal::TaskBase* tasks_head_ = nullptr;
+  internal::TaskBase* tasks_tail_ = nullptr;
+  size_t num_tasks_ = 0;
+  ExceptionHandler handler_;
+};
+
+namespace internal {
+// Whether WEFT_DEBUG=1 is set in the environment (read once).
+bool debug_from_environment();
+// The loop running on this thread; the fast path of EventLoop::current_or_null().
+extern constinit thread_local EventLoop* t_running_loop;
+// The same loop-liveness registry that lets a future outliving its loop report safely:
+// returns whether `loop` is a live EventLoop.
+bool loop_is_alive(const EventLoop* loop);
+}  // namespace internal
+
+inline EventLoop* EventLoop::current_or_null() noexcept { return internal::t_running_loop; }
+
+}  // namespace weft
+
+#include "loop/future.h"
+#include "loop/task.h"
+
+namespace weft {
+template <class T>
+Future<T> EventLoop::create_future() {
+  check_open("create_future");
+  check_thread("create_future");
+  return Future<T>(new internal::FutureState<T>(this));
+}
+}  // namespace weft
+
+#endif  // WEFT_LOOP_EVENT_LOOP_H_

@@ -1,0 +1,62 @@
+#include "loop/exception_context.h"
+
+#include <cxxabi.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <typeinfo>
+
+#include "loop/errors.h"
+
+namespace weft {
+namespace {
+
+std::string demangle(const char* name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status),
+                                              std::free);
+  return status == 0 && out ? std::string(out.get()) : std::string(name);
+}
+
+}  // namespace
+
+std::string ExceptionContext::exception_text() const {
+  if (!exception) return "";
+  try {
+    std::rethrow_exception(exception);
+  } catch (const BaseException& e) {
+    return demangle(typeid(e).name()) + ": " + e.what();
+  } catch (const std::exception& e) {
+    return demangle(typeid(e).name()) + ": " + e.what();
+  } catch (...) {
+    std::type_info* t = abi::__cxa_current_exception_type();
+    return t ? demangle(t->name()) : std::string("unknown exception");
+  }
+}
+
+std::string ExceptionContext::to_string() const {
+  std::string out = message;
+  auto field = [&out](const char* key, const std::string& value) {
+    if (value.empty()) return;
+    out += "\n  ";
+    out += key;
+    out += ": ";
+    out += value;
+  };
+  field("task", task);
+  field("future", future);
+  field("handle", handle);
+  field("coroutine", coroutine);
+  field("created at", source);
+  field("exception", exception_text());
+  return out;
+}
+
+void print_exception_context(const ExceptionContext& context) {
+  std::string text = "weft: " + context.to_string() + "\n";
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace weft

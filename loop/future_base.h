@@ -1,0 +1,150 @@
+// FutureBase: the untyped half of a result slot bound to a loop, shared by Future<T> and
+// Task<T> (asyncio.Task is an asyncio.Future too). Internal: users see Future<T>/Task<T>.
+//
+// It holds the state (pending, finished, cancelled), the exception, and who to tell when it
+// is done: tasks awaiting it (woken directly: one trip through the ready queue, as asyncio's
+// Task.__wakeup) and done-callbacks (scheduled with call_soon, as asyncio does), in the order
+// they were added.
+//
+// Reference counted (atomic: a Task handle may be copied to another thread). The loop holds
+// a reference to every pending Task.
+//
+// Thread-safety: owning loop only, except ref()/unref(). Cross-loop awaiting arrives with
+// the multi-loop Runtime, through the thread-safe wake of TaskBase::wake().
+#ifndef WEFT_LOOP_FUTURE_BASE_H_
+#define WEFT_LOOP_FUTURE_BASE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+
+namespace weft {
+
+class EventLoop;
+
+namespace internal {
+
+class TaskBase;
+class FutureBase;
+
+using DoneCallbackFn = absl::AnyInvocable<void(FutureBase&)>;
+
+class FutureBase {
+ public:
+  enum class State : uint8_t { kPending, kCancelled, kFinished };
+
+  FutureBase(EventLoop* loop, uint32_t refs) : loop_(loop), refs_(refs) {}
+  FutureBase(const FutureBase&) = delete;
+  FutureBase& operator=(const FutureBase&) = delete;
+  virtual ~FutureBase();
+
+  void ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      on_last_unref();
+      delete this;
+    }
+  }
+
+  EventLoop* loop() const { return loop_; }
+  State state() const { return state_; }
+  bool done() const { return state_ != State::kPending; }
+  bool cancelled() const { return state_ == State::kCancelled; }
+
+  // asyncio Future.cancel(): false if already done. Task overrides it.
+  virtual bool cancel(std::string msg);
+  // "<Future pending>", "<Task 'name' finished>", ...
+  virtual std::string describe() const;
+
+  // Throws InvalidStateError if pending, CancelledError if cancelled, and rethrows the
+  // stored exception (marking it retrieved). Returns normally if a result is set.
+  void check_result();
+  // asyncio Future.exception(): the stored exception or nullptr; throws like check_result()
+  // for pending and cancelled futures.
+  std::exception_ptr exception();
+  // Raises InvalidStateError unless pending. `what` names the caller for the message.
+  void check_pending(const char* what) const;
+
+  // Completion. Each wakes the awaiting tasks and schedules the done-callbacks.
+  void finish();  // the result is already stored by the typed subclass
+  void finish_exception(std::exception_ptr e);
+  void finish_cancelled(std::exception_ptr cancelled_error);
+
+  // Done-callbacks: scheduled with call_soon when the future completes (at once, if done).
+  uint64_t add_done_callback(DoneCallbackFn fn);
+  // Removes every callback registered under `id`; returns how many were removed.
+  size_t remove_done_callback(uint64_t id);
+
+  // Awaiting tasks, woken with TaskBase::wake_from_wait() on completion.
+  void add_waiter(TaskBase* task);
+  bool remove_waiter(TaskBase* task);
+
+  // Marks the exception as seen, so that it is not reported as never retrieved.
+  void mark_retrieved() { exception_retrieved_ = true; }
+  bool exception_retrieved() const { return exception_retrieved_; }
+
+ protected:
+  // Called once before deletion: reports an exception nobody retrieved.
+  virtual void on_last_unref();
+  void set_state(State s) { state_ = s; }
+
+  EventLoop* loop_;
+  std::exception_ptr exception_;  // the error, or the CancelledError when cancelled
+
+ private:
+  struct Callback {
+    uint64_t id;
+    TaskBase* waiter;  // a task to wake, or null for fn
+    DoneCallbackFn fn;
+  };
+  void notify_all();
+
+  std::atomic<uint32_t> refs_;
+  State state_ = State::kPending;
+  bool exception_retrieved_ = false;
+  // The first waiter is stored inline: most futures have exactly one awaiting task.
+  TaskBase* first_waiter_ = nullptr;
+  std::unique_ptr<std::vector<Callback>> callbacks_;
+};
+
+// Where a typed future keeps its value.
+template <class T>
+class ResultSlot {
+ public:
+  template <class U>
+  void set(U&& v) {
+    value_.emplace(std::forward<U>(v));
+  }
+  T& get() { return *value_; }
+
+ private:
+  std::optional<T> value_;
+};
+
+template <class T>
+class ResultSlot<T&> {
+ public:
+  void set(T& v) { ptr_ = &v; }
+  T& get() { return *ptr_; }
+
+ private:
+  T* ptr_ = nullptr;
+};
+
+template <>
+class ResultSlot<void> {
+ public:
+  void get() {}
+};
+
+}  // namespace internal
+}  // namespace weft
+
+#endif  // WEFT_LOOP_FUTURE_BASE_H_

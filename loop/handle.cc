@@ -1,0 +1,57 @@
+#include "loop/handle.h"
+
+#include "loop/event_loop.h"
+
+namespace weft {
+namespace internal {
+
+void CallbackNode::run() {
+  queued = false;
+  if (!cancelled()) {
+    try {
+      fn_();
+    } catch (...) {
+      ExceptionContext ctx;
+      ctx.message = "Exception in callback";
+      ctx.exception = std::current_exception();
+      ctx.handle = "<Handle>";
+      loop_->call_exception_handler(ctx);
+    }
+  }
+  unref();
+}
+
+void TimerCallbackNode::on_due() { loop()->schedule(this); }
+
+}  // namespace internal
+
+void Handle::cancel() {
+  if (node_) node_->mark_cancelled();
+}
+
+TimePoint TimerHandle::when() const { return node_ ? timer()->deadline() : TimePoint{}; }
+
+void TimerHandle::cancel() {
+  if (!node_ || node_->cancelled()) return;
+  node_->mark_cancelled();
+  internal::TimerCallbackNode* t = timer();
+  EventLoop* loop = t->loop();
+  EventLoop* here = EventLoop::current_or_null();
+  if (here == loop || (here == nullptr && !loop->is_running())) {
+    // The heap held a reference; the node may already have moved to the ready queue, in
+    // which case the ready queue's run() drops that reference after skipping it.
+    if (loop->timer_heap().remove(t)) t->unref();
+  } else if (!loop->is_closed() && internal::loop_is_alive(loop)) {
+    t->ref();
+    try {
+      loop->call_soon_threadsafe([t] {
+        if (t->loop()->timer_heap().remove(t)) t->unref();
+        t->unref();
+      });
+    } catch (const RuntimeError&) {
+      t->unref();  // closed meanwhile: the closing loop dropped the timer
+    }
+  }
+}
+
+}  // namespace weft

@@ -1,0 +1,189 @@
+#include "loop/poller.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <system_error>
+
+namespace weft::internal {
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+constexpr int kMaxEvents = 256;
+
+}  // namespace
+
+Poller::Poller() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) throw_errno("epoll_create1");
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) {
+    int saved = errno;
+    ::close(epoll_fd_);
+    errno = saved;
+    throw_errno("eventfd");
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_fd_;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) < 0) {
+    int saved = errno;
+    ::close(epoll_fd_);
+    ::close(wake_fd_);
+    errno = saved;
+    throw_errno("epoll_ctl(eventfd)");
+  }
+}
+
+Poller::~Poller() { close(); }
+
+void Poller::close() {
+  for (Watch& w : watches_) {
+    if (w.reader) w.reader->unref();
+    if (w.writer) w.writer->unref();
+    w = Watch{};
+  }
+  num_watches_ = 0;
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  epoll_fd_ = wake_fd_ = -1;
+}
+
+void Poller::set(int fd, CallbackNode* node, bool reader) {
+  if (fd < 0 || fd == wake_fd_) {
+    node->unref();
+    throw std::system_error(EBADF, std::generic_category(),
+                            "add_reader/add_writer: invalid file descriptor " + std::to_string(fd));
+  }
+  if (static_cast<size_t>(fd) >= watches_.size()) watches_.resize(fd + 1);
+  Watch& w = watches_[fd];
+  CallbackNode*& slot = reader ? w.reader : w.writer;
+  CallbackNode* old = slot;
+  bool was_watched = w.reader || w.writer;
+  slot = node;
+  try {
+    update(fd, w);
+  } catch (...) {
+    slot = old;
+    node->unref();
+    throw;
+  }
+  if (old) {
+    old->mark_cancelled();
+    old->unref();
+  }
+  if (!was_watched) ++num_watches_;
+}
+
+bool Poller::clear(int fd, bool reader) {
+  if (fd < 0 || static_cast<size_t>(fd) >= watches_.size()) return false;
+  Watch& w = watches_[fd];
+  CallbackNode*& slot = reader ? w.reader : w.writer;
+  if (!slot) return false;
+  CallbackNode* old = slot;
+  slot = nullptr;
+  // The descriptor may already be closed (epoll then forgot it by itself): ignore errors.
+  try {
+    update(fd, w);
+  } catch (const std::system_error&) {
+    w.events = w.reader || w.writer ? w.events : 0;
+  }
+  old->mark_cancelled();  // it may still be in the ready queue: it must not run
+  old->unref();
+  if (!w.reader && !w.writer) --num_watches_;
+  return true;
+}
+
+void Poller::update(int fd, Watch& w) {
+  uint32_t want = (w.reader ? uint32_t{EPOLLIN} : 0u) | (w.writer ? uint32_t{EPOLLOUT} : 0u);
+  if (want == w.events) return;
+  epoll_event ev{};
+  ev.events = want;
+  ev.data.fd = fd;
+  int rc;
+  if (want == 0) {
+    rc = epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, &ev);
+    if (rc < 0 && (errno == ENOENT || errno == EBADF)) rc = 0;
+  } else if (w.events == 0) {
+    rc = epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    // The fd number was closed and reused without remove_reader: epoll still knows it.
+    if (rc < 0 && errno == EEXIST) rc = epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  } else {
+    rc = epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+    // The fd was closed and reopened: epoll dropped the old registration.
+    if (rc < 0 && errno == ENOENT) rc = epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+  if (rc < 0) throw_errno("epoll_ctl(fd=" + std::to_string(fd) + ")");
+  w.events = want;
+}
+
+void Poller::queue(CallbackNode* node, RunQueue& ready) {
+  if (!node || node->queued) return;
+  node->queued = true;
+  node->ref();  // the ready queue's reference
+  ready.push_back(node);
+}
+
+bool Poller::poll(int64_t timeout_ns, RunQueue& ready) {
+  epoll_event events[kMaxEvents];
+  int n;
+  for (;;) {
+    if (timeout_ns < 0) {
+      n = epoll_wait(epoll_fd_, events, kMaxEvents, -1);
+    } else if (timeout_ns == 0) {
+      n = epoll_wait(epoll_fd_, events, kMaxEvents, 0);
+    } else if (epoll_pwait2_works_) {
+      timespec ts{static_cast<time_t>(timeout_ns / 1000000000),
+                  static_cast<long>(timeout_ns % 1000000000)};
+      n = static_cast<int>(
+          syscall(SYS_epoll_pwait2, epoll_fd_, events, kMaxEvents, &ts, nullptr, 0));
+      if (n < 0 && errno == ENOSYS) {
+        epoll_pwait2_works_ = false;
+        continue;
+      }
+    } else {
+      // Round up so that a timer is never polled for before it is due (no busy loop).
+      int64_t ms = (timeout_ns + 999999) / 1000000;
+      n = epoll_wait(epoll_fd_, events, kMaxEvents, ms > 1 << 30 ? 1 << 30 : static_cast<int>(ms));
+    }
+    if (n >= 0) break;
+    if (errno != EINTR) throw_errno("epoll_wait");
+    n = 0;
+    break;
+  }
+  bool woke = false;
+  for (int i = 0; i < n; ++i) {
+    int fd = events[i].data.fd;
+    uint32_t ev = events[i].events;
+    if (fd == wake_fd_) {
+      uint64_t value;
+      while (read(wake_fd_, &value, sizeof value) > 0) {
+      }
+      woke = true;
+      continue;
+    }
+    if (static_cast<size_t>(fd) >= watches_.size()) continue;
+    Watch& w = watches_[fd];
+    bool error = ev & (EPOLLERR | EPOLLHUP);
+    if (ev & (EPOLLIN | EPOLLRDHUP) || error) queue(w.reader, ready);
+    if (ev & EPOLLOUT || error) queue(w.writer, ready);
+  }
+  return woke;
+}
+
+void Poller::wake() {
+  uint64_t one = 1;
+  // EAGAIN means the counter is saturated: the loop is awake anyway.
+  [[maybe_unused]] ssize_t rc = write(wake_fd_, &one, sizeof one);
+}
+
+}  // namespace weft::internal

@@ -1,0 +1,69 @@
+// Poller: the loop's epoll instance, its table of watched file descriptors, and the eventfd
+// that other threads write to wake a parked loop.
+//
+// Level-triggered, as asyncio's add_reader/add_writer: a reader callback is queued on every
+// poll that finds the descriptor readable, until it is removed. A descriptor that reports an
+// error or hang-up queues both its reader and its writer, so that the callback sees the error
+// from its own read or write.
+//
+// Owner thread only, except wake().
+#ifndef WEFT_LOOP_POLLER_H_
+#define WEFT_LOOP_POLLER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "loop/handle.h"
+#include "loop/runnable.h"
+
+namespace weft::internal {
+
+class Poller {
+ public:
+  Poller();
+  ~Poller();
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
+
+  // Registers `node` (adopting one reference) as fd's reader or writer, replacing and
+  // releasing any previous one. Throws std::system_error when epoll refuses the descriptor.
+  void set_reader(int fd, CallbackNode* node) { set(fd, node, /*reader=*/true); }
+  void set_writer(int fd, CallbackNode* node) { set(fd, node, /*reader=*/false); }
+  // Removes fd's reader/writer; returns whether there was one.
+  bool clear_reader(int fd) { return clear(fd, /*reader=*/true); }
+  bool clear_writer(int fd) { return clear(fd, /*reader=*/false); }
+
+  bool has_watches() const { return num_watches_ > 0; }
+
+  // Waits for readiness up to timeout_ns (0: just look; negative: no limit) and queues the
+  // callbacks of ready descriptors on `ready`. Returns true if wake() was called since the
+  // last poll that returned true.
+  bool poll(int64_t timeout_ns, RunQueue& ready);
+
+  // Any thread. Makes the current or next poll() return at once.
+  void wake();
+
+  // Releases every registration and closes the descriptors. Idempotent.
+  void close();
+
+ private:
+  struct Watch {
+    CallbackNode* reader = nullptr;
+    CallbackNode* writer = nullptr;
+    uint32_t events = 0;  // what epoll currently watches for
+  };
+  void set(int fd, CallbackNode* node, bool reader);
+  bool clear(int fd, bool reader);
+  void update(int fd, Watch& w);
+  void queue(CallbackNode* node, RunQueue& ready);
+
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::vector<Watch> watches_;  // indexed by fd: descriptors are small integers
+  size_t num_watches_ = 0;
+  bool epoll_pwait2_works_ = true;
+};
+
+}  // namespace weft::internal
+
+#endif  // WEFT_LOOP_POLLER_H_

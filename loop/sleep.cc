@@ -1,0 +1,33 @@
+#include "loop/sleep.h"
+
+#include "loop/event_loop.h"
+
+namespace weft::internal {
+
+SleepAwaiter::~SleepAwaiter() {
+  // The frame is going away while the timer is armed (its task was abandoned).
+  if (in_heap()) task_->loop()->timer_heap().remove(this);
+}
+
+void SleepAwaiter::await_suspend(TaskBase& task) {
+  task_ = &task;
+  EventLoop* loop = task.loop();
+  if (delay_ <= Duration::zero()) {
+    // sleep(0): back of the ready queue; a cancel meanwhile is delivered at resumption.
+    loop->schedule(&task);
+    return;
+  }
+  loop->timer_heap().push(this, loop->time() + delay_);
+  task.set_waiting_on(this);
+}
+
+void SleepAwaiter::on_due() { task_->wake_from_wait(); }
+
+bool SleepAwaiter::cancel_wait(const std::string& msg) {
+  task_->loop()->timer_heap().remove(this);
+  task_->request_cancel_delivery(msg);
+  task_->wake_from_wait();
+  return true;
+}
+
+}  // namespace weft::internal

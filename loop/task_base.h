@@ -1,0 +1,147 @@
+// TaskBase: the untyped machinery of a Task: a coroutine stepped by the loop, a result slot
+// (FutureBase), cancellation and the await protocol that weft's own awaitables speak.
+// Internal: users see Task<T> (task.h).
+//
+// How a task runs. The loop's ready queue holds the task itself (it is a Runnable). One
+// step resumes the innermost suspended coroutine of the task (resume_point_), which runs
+// until it next suspends; nested Coros are entered and left by symmetric transfer without
+// returning to the loop. When the root coroutine has finished, the step completes the task.
+//
+// The await protocol. Every co_await inside a Coro goes through its promise's
+// await_transform, which (a) records the innermost coroutine as the task's resume point and
+// (b) at resumption, throws CancelledError instead of resuming normally if a cancellation is
+// pending (asyncio's _must_cancel). Awaitables that know about tasks (Future, Task, sleep,
+// the sync primitives) implement `await_suspend(TaskBase&)`; to be woken they call
+// wake_from_wait(), and they register a WaitCanceller so that cancel() can interrupt the
+// wait at once. Any other awaitable (a user's type with await_suspend(coroutine_handle<>))
+// receives a handle to a small per-task "waker" coroutine instead of the real one: resuming
+// it from any thread wakes the task on its own loop, so a foreign awaitable can never run a
+// task on the wrong thread.
+//
+// Invariant: a task is woken exactly once per suspension. Whoever detaches the task from the
+// thing it waits on (completion, timer, cancel_wait) is the one who wakes it.
+#ifndef WEFT_LOOP_TASK_BASE_H_
+#define WEFT_LOOP_TASK_BASE_H_
+
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "loop/future_base.h"
+#include "loop/runnable.h"
+
+namespace weft {
+
+class EventLoop;
+
+namespace internal {
+
+class CoroPromiseBase;
+
+// Where a coroutine function is defined, captured when its frame is created.
+struct CoroSite {
+  const char* function = "";
+  const char* file = "";
+  uint32_t line = 0;
+};
+
+// Implemented by an awaitable a task is suspended on, so that Task::cancel() can interrupt
+// the wait.
+class WaitCanceller {
+ public:
+  // Called on the task's loop thread while the task is suspended on this awaitable. Returns
+  // true if the awaitable takes charge of delivering the cancellation (it will wake the task,
+  // which then sees CancelledError); false if it cannot, in which case the cancellation is
+  // delivered at the next suspension point.
+  virtual bool cancel_wait(const std::string& msg) = 0;
+
+ protected:
+  ~WaitCanceller() = default;
+};
+
+class TaskBase : public FutureBase, public Runnable {
+ public:
+  // `root` is the task's top coroutine; the task owns its frame from now on.
+  TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBase* root_promise,
+           std::string name);
+  ~TaskBase() override;
+
+  // Runnable: one step.
+  void run() override;
+  void discard() override {}
+
+  // asyncio Task.cancel(msg).
+  bool cancel(std::string msg) override;
+  std::string describe() const override;
+  // "pending", "cancelled", "finished", "finished exception".
+  const char* state_name() const;
+  // Where the task's coroutine function is defined.
+  const CoroSite& site() const { return site_; }
+
+  std::string name() const;
+  void set_name(std::string name) { name_ = std::move(name); }
+  uint64_t id() const { return id_; }
+
+  // asyncio 3.11 Task.cancelling() / uncancel().
+  int cancelling() const { return static_cast<int>(num_cancels_requested_); }
+  int uncancel();
+
+  // --- The await protocol (for awaitables; see the file comment). ---
+  void set_resume_point(std::coroutine_handle<> h) { resume_point_ = h; }
+  void set_waiting_on(WaitCanceller* w) { waiting_on_ = w; }
+  // Schedules the next step on the task's loop. Any thread.
+  void wake();
+  // The wait is over: forget the WaitCanceller, then wake(). Any thread.
+  void wake_from_wait() {
+    waiting_on_ = nullptr;
+    wake();
+  }
+  // Asks for CancelledError(msg) to be thrown at the task's next resumption.
+  void request_cancel_delivery(const std::string& msg);
+  // Called on resumption at every suspension point: throws the pending CancelledError.
+  void throw_if_must_cancel() {
+    if (must_cancel_) throw_cancelled();
+  }
+  // A handle to give foreign awaitables instead of the coroutine's own.
+  std::coroutine_handle<> foreign_waker();
+
+  // --- Loop bookkeeping. ---
+  // The closing loop drops a task that is still pending: destroy its coroutine frames
+  // (running their destructors) and report "Task was destroyed but it is pending".
+  void abandon();
+  TaskBase* prev_in_loop = nullptr;
+  TaskBase* next_in_loop = nullptr;
+
+ protected:
+  // The root coroutine returned normally: move its value into the typed result slot.
+  virtual void take_result_from_root() = 0;
+  void on_last_unref() override;
+  CoroPromiseBase* root_promise() const { return root_promise_; }
+
+ private:
+  [[noreturn]] void throw_cancelled();
+  void complete();
+  void destroy_frames();
+
+  std::coroutine_handle<> root_;
+  CoroPromiseBase* root_promise_;
+  std::coroutine_handle<> resume_point_;
+  std::coroutine_handle<> waker_;
+  WaitCanceller* waiting_on_ = nullptr;
+  std::unique_ptr<std::string> cancel_msg_;  // cold: only once cancel() has been called
+  std::string name_;                         // empty: "Task-<id>"
+  CoroSite site_;
+  uint64_t id_;
+  uint32_t num_cancels_requested_ = 0;
+  bool must_cancel_ = false;
+  bool started_ = false;
+};
+
+// The task whose step is running on this thread, or nullptr.
+TaskBase* current_task_or_null() noexcept;
+
+}  // namespace internal
+}  // namespace weft
+
+#endif  // WEFT_LOOP_TASK_BASE_H_
