@@ -111,7 +111,7 @@ void EventLoop::check_thread_slow(const char* what) const {
       what, internal::thread_name(me), internal::thread_name(thread_id_)));
 }
 
-void EventLoop::enter_run(const char* what) {
+void EventLoop::check_can_run(const char* what) const {
   check_open(what);
   if (running_.load(std::memory_order_relaxed)) {
     throw RuntimeError(absl::StrFormat(
@@ -125,6 +125,10 @@ void EventLoop::enter_run(const char* what) {
         "per thread). Await the work on the running loop, or run this loop on its own thread",
         what));
   }
+}
+
+void EventLoop::enter_run(const char* what) {
+  check_can_run(what);
   running_.store(true, std::memory_order_relaxed);
   thread_id_ = std::this_thread::get_id();
   internal::t_running_loop = this;

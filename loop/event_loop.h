@@ -151,6 +151,9 @@ class EventLoop {
   std::vector<internal::TaskBase*> pending_tasks_snapshot() const;
   // Raises RuntimeError("Event loop is closed; ...") naming `what`.
   void check_open(const char* what) const;
+  // Raises RuntimeError unless this thread could start running the loop now: the loop is
+  // closed, already running, or another loop runs on this thread.
+  void check_can_run(const char* what) const;
   // In debug mode, raises RuntimeError if called from a thread other than the loop's
   // while the loop is running.
   void check_thread(const char* what) const {
