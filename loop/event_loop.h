@@ -182,7 +182,9 @@ class EventLoop {
   std::atomic<bool> running_{false};
   bool stopping_ = false;
   bool debug_;
-  std::thread::id thread_id_{};
+  // Atomic because check_thread_slow() reads it from other threads (that is its purpose):
+  // written before `running_` is set (release), read after `running_` is seen (acquire).
+  std::atomic<std::thread::id> thread_id_{};
   uint32_t items_since_io_poll_ = 0;
   internal::TaskBase* current_task_ = nullptr;
   internal::TaskBase* tasks_head_ = nullptr;

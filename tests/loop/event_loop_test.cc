@@ -7,7 +7,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <sstream>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -662,6 +664,35 @@ TEST(EventLoopDebug, LoopBoundCallFromAnotherThreadRaisesInDebugMode) {
   EXPECT_THAT(soon_error, HasSubstr("call_soon()"));
   EXPECT_THAT(soon_error, HasSubstr("call_soon_threadsafe"));
   EXPECT_THAT(later_error, HasSubstr("call_later()"));
+}
+
+TEST(EventLoopDebug, WrongThreadCheckIsItselfFreeOfDataRaces) {
+  // The misbehaving thread learns that the loop runs only through is_running() (a relaxed
+  // read: no synchronisation with the loop thread). The debug check must still be
+  // race-free (TSan) and name the right threads.
+  for (int round = 0; round < 20; ++round) {
+    EventLoop loop;
+    loop.set_debug(true);
+    std::atomic<bool> done{false};
+    std::string error;
+    std::thread other([&] {
+      while (!loop.is_running()) std::this_thread::yield();
+      try {
+        loop.call_soon([] {});
+      } catch (const RuntimeError& e) {
+        error = e.what();
+      }
+      done.store(true);
+      loop.call_soon_threadsafe([&] { loop.stop(); });
+    });
+    loop.run_forever();
+    other.join();
+    ASSERT_TRUE(done.load());
+    EXPECT_THAT(error, HasSubstr("call_soon_threadsafe"));
+    std::ostringstream me;
+    me << std::this_thread::get_id();
+    EXPECT_THAT(error, HasSubstr("this loop runs on thread " + me.str()));
+  }
 }
 
 TEST(EventLoopDebug, LoopBoundCallFromTheLoopThreadIsAllowedInDebugMode) {

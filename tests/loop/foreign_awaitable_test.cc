@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <coroutine>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,6 +106,20 @@ struct ResumeFromThread {
   }
 };
 
+// Resumes the handle from a new std::thread and does NOT wait for that thread: the thread
+// may still be inside h.resume() when the task runs on, awaits again, or finishes (as with
+// a thread pool that completes work). Threads are joined by the test at the end.
+struct ResumeFromUnjoinedThread {
+  std::vector<std::thread>* threads;
+  std::mutex* mu;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    std::lock_guard<std::mutex> lock(*mu);
+    threads->emplace_back([h] { h.resume(); });
+  }
+  void await_resume() const noexcept {}
+};
+
 // Keeps the handle until the test resumes it: for cancellation while suspended.
 struct ManualAwaitable {
   std::coroutine_handle<>* slot;
@@ -185,6 +200,27 @@ TEST(ForeignAwaitable, ResumedFromAnotherThreadInsideNestedCorosAndConcurrentTas
     co_return total;
   };
   EXPECT_EQ(run(main()), 80);
+}
+
+TEST(ForeignAwaitable, ResumerThreadStillRunningWhenTheTaskContinues) {
+  // Each resumption comes from a thread the task never synchronises with. The task must
+  // continue on the loop thread, and the handle it gave out must be safe to resume again
+  // (next await) or to destroy (task end) while the previous resumer is still returning.
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  auto main = [&]() -> Coro<int> {
+    const std::thread::id loop_thread = std::this_thread::get_id();
+    int n = 0;
+    for (int i = 0; i < 200; ++i) {
+      co_await ResumeFromUnjoinedThread{&threads, &mu};
+      EXPECT_EQ(std::this_thread::get_id(), loop_thread);
+      ++n;
+    }
+    co_return n;
+  };
+  EXPECT_EQ(run(main()), 200);
+  std::lock_guard<std::mutex> lock(mu);
+  for (auto& t : threads) t.join();
 }
 
 TEST(ForeignAwaitable, CancelWhileSuspendedIsDeliveredWhenItCompletes) {

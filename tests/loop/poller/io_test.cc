@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -394,6 +395,22 @@ TEST(IoErrors, InvalidDescriptorRaisesSystemError) {
   });
   loop.run_forever();
   EXPECT_EQ(got, "ok");
+}
+
+TEST(IoErrors, HugeDescriptorNumberRaisesSystemError) {
+  // Descriptor numbers far beyond anything open must be refused like any bad descriptor
+  // (not grow the poller's table to match, nor overflow computing its size).
+  EventLoop loop;
+  for (int fd : {1 << 20, 1 << 28, std::numeric_limits<int>::max()}) {
+    try {
+      loop.add_reader(fd, [] {});
+      ADD_FAILURE() << "fd " << fd << " was accepted";
+    } catch (const std::system_error& e) {
+      EXPECT_EQ(e.code().value(), EBADF) << fd;
+    }
+    EXPECT_THROW(loop.add_writer(fd, [] {}), std::system_error);
+    EXPECT_FALSE(loop.remove_reader(fd));
+  }
 }
 
 TEST(IoErrors, RefusedReplacementKeepsThePreviousCallback) {
