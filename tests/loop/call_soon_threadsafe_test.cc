@@ -189,6 +189,26 @@ TEST(CallSoonThreadsafe, WakesALoopParkedUntilADistantTimer) {
   far.cancel();
 }
 
+TEST(CallSoonThreadsafe, NotStarvedByATaskThatKeepsTheLoopBusy) {
+  // The loop never parks (a task yields with sleep(0) until the callback has run): the
+  // inbox must still be drained without any eventfd wake-up.
+  EventLoop loop;
+  bool ran = false;
+  std::thread producer;
+  int yields = loop.run_until_complete([](EventLoop& l, bool& r, std::thread& p) -> Coro<int> {
+    p = std::thread([&l, &r] { l.call_soon_threadsafe([&r] { r = true; }); });
+    int n = 0;
+    while (!r && n < 10000000) {
+      ++n;
+      co_await sleep(std::chrono::seconds(0));
+    }
+    co_return n;
+  }(loop, ran, producer));
+  producer.join();
+  EXPECT_TRUE(ran);
+  EXPECT_LT(yields, 10000000);
+}
+
 TEST(CallSoonThreadsafe, OnAClosedLoopRaises) {
   EventLoop loop;
   loop.close();

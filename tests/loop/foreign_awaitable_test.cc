@@ -10,6 +10,7 @@
 #include <chrono>
 #include <coroutine>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -279,6 +280,50 @@ TEST(ForeignAwaitable, CancelWhileSuspendedAndResumedFromAnotherThread) {
   }(t));
   EXPECT_THROW(loop.run_until_complete(t), CancelledError);
   EXPECT_TRUE(caught);
+}
+
+TEST(ForeignAwaitable, AwaitSuspendThatThrowsRaisesAtTheAwait) {
+  struct Refuses {
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<>) { throw std::runtime_error("refused"); }
+    void await_resume() const noexcept {}
+  };
+  auto main = []() -> Coro<std::string> {
+    std::string out;
+    try {
+      co_await Refuses{};
+    } catch (const std::runtime_error& e) {
+      out = e.what();
+    }
+    co_await sleep(0s);  // the task goes on normally
+    co_return out;
+  };
+  EXPECT_EQ(run(main()), "refused");
+}
+
+// DISABLED: known bug, crashes (use-after-free). The closing loop abandons the task and
+// TaskBase::destroy_frames() destroys the per-task waker coroutine although a foreign
+// awaitable still holds its handle; resuming it later runs a destroyed frame (and its
+// TaskBase::wake() would then reach the destroyed loop). Fixing it needs the waker to
+// outlive the task while handed out (a reference held while armed, released on resume or
+// when await_suspend declines/throws) and wake() to drop deliveries for abandoned tasks:
+// more than a surgical edit of task_base.cc/coro.h, left to the owner of those files.
+TEST(ForeignAwaitable, DISABLED_ResumedAfterItsLoopClosedIsDropped) {
+  // A late completion (a thread pool finishing after the program closed its loop) resumes
+  // the handle of a task the closing loop destroyed. It must be dropped, as any delivery to
+  // a closed loop is.
+  std::coroutine_handle<> parked;
+  {
+    EventLoop loop;
+    loop.set_exception_handler([](EventLoop&, const ExceptionContext&) {});
+    Task<void> t = loop.create_task([](std::coroutine_handle<>* slot) -> Coro<void> {
+      co_await ManualAwaitable{slot};
+    }(&parked));
+    loop.run_until_complete([]() -> Coro<void> { co_await sleep(0s); }());
+    ASSERT_TRUE(parked);
+    loop.close();
+  }
+  parked.resume();
 }
 
 }  // namespace

@@ -273,6 +273,27 @@ TEST(FutureDoneCallback, RunViaCallSoonInRegistrationOrder) {
   EXPECT_THAT(log, ElementsAre("set", "queued before completion", "a1", "b"));
 }
 
+TEST(FutureDoneCallback, CallbacksAndAwaitingTasksRunInRegistrationOrder) {
+  EventLoop loop;
+  Future<int> f = loop.create_future<int>();
+  std::vector<std::string> log;
+  auto waiter = [](Future<int> fut, std::vector<std::string>& l, std::string name) -> Coro<void> {
+    co_await fut;
+    l.push_back(name);
+  };
+  f.add_done_callback([&](Future<int>&) { log.push_back("cb1"); });
+  Task<void> t1 = loop.create_task(waiter(f, log, "task1"));
+  loop.run_until_complete(yield_once());  // t1 is now waiting
+  f.add_done_callback([&](Future<int>&) { log.push_back("cb2"); });
+  Task<void> t2 = loop.create_task(waiter(f, log, "task2"));
+  loop.run_until_complete(yield_once());
+  f.add_done_callback([&](Future<int>&) { log.push_back("cb3"); });
+  loop.call_soon([&] { f.set_result(1); });
+  loop.run_until_complete(t2);
+  loop.run_until_complete(yield_once());
+  EXPECT_THAT(log, ElementsAre("cb1", "task1", "cb2", "task2", "cb3"));
+}
+
 TEST(FutureDoneCallback, OnADoneFutureIsScheduledNotCalledSynchronously) {
   EventLoop loop;
   Future<int> f = loop.create_future<int>();

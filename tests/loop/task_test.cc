@@ -265,6 +265,33 @@ TEST(TaskCancel, DuringSleep) {
   EXPECT_TRUE(t.done());
 }
 
+TEST(TaskCancel, DeliveredToTheInnermostCoroAndPropagatesOut) {
+  EventLoop loop;
+  std::vector<std::string> log;
+  auto inner = [](std::vector<std::string>& l) -> Coro<int> {
+    try {
+      co_await sleep(1h);
+    } catch (const CancelledError&) {
+      l.push_back("inner");
+      throw;
+    }
+    co_return 0;
+  };
+  auto middle = [&](std::vector<std::string>& l) -> Coro<int> {
+    try {
+      co_return co_await inner(l);
+    } catch (const CancelledError&) {
+      l.push_back("middle");
+      throw;
+    }
+  };
+  Task<int> t = loop.create_task(middle(log));
+  loop.run_until_complete(value_after_yield(0));
+  t.cancel("deep");
+  EXPECT_THROW(loop.run_until_complete(t), CancelledError);
+  EXPECT_THAT(log, ElementsAre("inner", "middle"));
+}
+
 TEST(TaskCancel, AwaitingAFutureCancelsTheFuture) {
   EventLoop loop;
   Future<int> f = loop.create_future<int>();
@@ -527,6 +554,54 @@ TEST(TaskCancel, CancellingAndUncancel) {
   EXPECT_EQ(t.uncancel(), 0);  // never below zero
   t.cancel();
   EXPECT_EQ(loop.run_until_complete(t), 2);
+}
+
+TEST(TaskCancel, UncancelCannotTakeBackACancellationAlreadyDeliveredToTheAwaited) {
+  // asyncio (3.12 and 3.13): cancel() of a task suspended on a future/sleep cancels that
+  // future; uncancel() only lowers the count, the CancelledError still arrives. The sleep
+  // must not simply end early without an error.
+  EventLoop loop;
+  Task<std::string> sleeping = loop.create_task([]() -> Coro<std::string> {
+    try {
+      co_await sleep(1h);
+    } catch (const CancelledError& e) {
+      co_return "cancelled: " + e.message();
+    }
+    co_return "sleep ended normally";
+  }());
+  Future<int> f = loop.create_future<int>();
+  Task<std::string> on_future = loop.create_task([](Future<int> fut) -> Coro<std::string> {
+    try {
+      co_await fut;
+    } catch (const CancelledError& e) {
+      co_return "cancelled: " + e.message();
+    }
+    co_return "future ended normally";
+  }(f));
+  loop.run_until_complete(value_after_yield(0));
+  sleeping.cancel("m1");
+  on_future.cancel("m2");
+  EXPECT_EQ(sleeping.uncancel(), 0);
+  EXPECT_EQ(on_future.uncancel(), 0);
+  EXPECT_EQ(loop.run_until_complete(on_future), "cancelled: m2");
+  EXPECT_EQ(loop.run_until_complete(sleeping), "cancelled: m1");
+}
+
+TEST(TaskCancel, UncancelWithdrawsAnUndeliveredCancellation) {
+  // A cancellation nothing has taken charge of yet (the task is between suspension points,
+  // here at a sleep(0) yield) is withdrawn when uncancel() brings the count back to zero
+  // (asyncio 3.13's uncancel(); weft follows 3.13 here, 3.12 would still deliver it).
+  EventLoop loop;
+  Task<int> t = loop.create_task([]() -> Coro<int> {
+    co_await sleep(0s);
+    co_await sleep(0s);
+    co_return 1;
+  }());
+  loop.call_soon([&] {
+    t.cancel();
+    t.uncancel();
+  });
+  EXPECT_EQ(loop.run_until_complete(t), 1);
 }
 
 TEST(TaskCancel, CancelADoneTaskReturnsFalse) {

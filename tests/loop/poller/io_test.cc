@@ -310,6 +310,34 @@ TEST(IoReader, ATaskCanAwaitReadinessThroughAFuture) {
   EXPECT_EQ(got, "via future");
 }
 
+TEST(IoReader, NotStarvedByTasksThatKeepTheLoopBusy) {
+  // Ready work never runs out (two tasks yielding with sleep(0)), so the loop never blocks
+  // in epoll: it must still poll I/O now and then.
+  EventLoop loop;
+  Pipe p;
+  p.write_str("x");
+  bool fired = false;
+  loop.add_reader(p.r, [&] {
+    fired = true;
+    read_some(p.r, 16);
+    loop.remove_reader(p.r);
+  });
+  auto busy = [](bool& stop_when) -> Coro<int> {
+    int n = 0;
+    while (!stop_when && n < 1000000) {
+      ++n;
+      co_await sleep(0s);
+    }
+    co_return n;
+  };
+  Task<int> a = loop.create_task(busy(fired));
+  Task<int> b = loop.create_task(busy(fired));
+  loop.run_until_complete(a);
+  loop.run_until_complete(b);
+  EXPECT_TRUE(fired);
+  EXPECT_LT(a.result(), 1000000);
+}
+
 TEST(IoWriter, FiresWhenWritableAndStopsWhenRemoved) {
   EventLoop loop;
   Pipe p;
