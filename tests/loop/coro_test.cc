@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <coroutine>
+#include <exception>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -143,6 +145,27 @@ TEST(Coro, MoveOnlyResults) {
   EXPECT_EQ(*run(make_unique_int(9)), 9);
 }
 
+struct NoDefault {
+  explicit NoDefault(int v) : value(v) {}
+  int value;
+};
+
+TEST(Coro, ResultTypeWithoutDefaultConstructor) {
+  auto make = [](int v) -> Coro<NoDefault> {
+    co_await sleep(0s);
+    co_return NoDefault(v);
+  };
+  auto main = [&]() -> Coro<int> {
+    NoDefault a = co_await make(1);
+    NoDefault b = co_await create_task(make(2));
+    Future<NoDefault> f = EventLoop::current().create_future<NoDefault>();
+    f.set_result(NoDefault(3));
+    NoDefault c = co_await f;
+    co_return a.value + b.value + c.value;
+  };
+  EXPECT_EQ(run(main()), 6);
+}
+
 TEST(Coro, ResultsAfterSuspending) {
   auto main = []() -> Coro<std::string> {
     std::string a = co_await append_after_yield("a");
@@ -256,6 +279,36 @@ TEST(Coro, MovedFromRaises) {
   EXPECT_EQ(run(main()), 4);
   EXPECT_THAT(await_error, HasSubstr("empty"));
   EXPECT_THAT(task_error, HasSubstr("empty"));
+}
+
+// A minimal eager coroutine type that is not weft's: it runs at once and records the outcome.
+struct Detached {
+  struct promise_type {
+    Detached get_return_object() { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() {}
+    void unhandled_exception() { std::terminate(); }
+  };
+};
+
+Coro<int> sleeps_then_returns() {
+  co_await sleep(0s);
+  co_return 1;
+}
+
+TEST(Coro, WeftAwaitableOutsideATaskRaises) {
+  // A Coro awaited from a coroutine that is not run by a weft Task has no task to suspend:
+  // weft's own awaitables (sleep, Future, Task) raise a clear RuntimeError instead.
+  std::string error;
+  [](std::string& err) -> Detached {
+    try {
+      co_await sleeps_then_returns();
+    } catch (const RuntimeError& e) {
+      err = e.what();
+    }
+  }(error);
+  EXPECT_THAT(error, HasSubstr("outside a weft Task"));
 }
 
 TEST(Coro, DefaultConstructedIsEmpty) {

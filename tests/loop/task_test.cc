@@ -799,6 +799,20 @@ TEST(TaskReports, ExceptionOfATaskWithoutHandlesIsReportedWhenItFails) {
   EXPECT_EQ(loop_test::what(log.contexts[0].exception), "orphan error");
 }
 
+TEST(TaskReports, TaskOutlivingItsLoopReportsSafely) {
+  Task<int> t;
+  {
+    EventLoop loop;
+    t = loop.create_task(fails_after_yield("after the loop"));
+    loop.run_until_complete(wait_done(t));
+  }
+  ::testing::internal::CaptureStderr();
+  t = Task<int>();
+  std::string out = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(out, HasSubstr("Task exception was never retrieved"));
+  EXPECT_THAT(out, HasSubstr("after the loop"));
+}
+
 TEST(TaskReports, NotReportedWhenRetrieved) {
   EventLoop loop;
   HandlerLog log;
