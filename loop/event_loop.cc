@@ -101,17 +101,20 @@ void EventLoop::check_open(const char* what) const {
 }
 
 void EventLoop::check_thread_slow(const char* what) const {
-  if (!running_.load(std::memory_order_relaxed)) return;
+  // Runs on a thread that may not be the loop's: acquire pairs with enter_run's release, so
+  // a thread that sees the loop running also sees which thread runs it.
+  if (!running_.load(std::memory_order_acquire)) return;
   std::thread::id me = std::this_thread::get_id();
-  if (me == thread_id_) return;
+  std::thread::id owner = thread_id_.load(std::memory_order_relaxed);
+  if (me == owner) return;
   throw RuntimeError(absl::StrFormat(
       "%s() was called from thread %s, but this loop runs on thread %s: loop-bound methods "
       "are not thread-safe. From another thread use loop.call_soon_threadsafe(fn), or "
       "run_coroutine_threadsafe(coro, loop) for a coroutine",
-      what, internal::thread_name(me), internal::thread_name(thread_id_)));
+      what, internal::thread_name(me), internal::thread_name(owner)));
 }
 
-void EventLoop::enter_run(const char* what) {
+void EventLoop::check_can_run(const char* what) const {
   check_open(what);
   if (running_.load(std::memory_order_relaxed)) {
     throw RuntimeError(absl::StrFormat(
@@ -125,16 +128,20 @@ void EventLoop::enter_run(const char* what) {
         "per thread). Await the work on the running loop, or run this loop on its own thread",
         what));
   }
-  running_.store(true, std::memory_order_relaxed);
-  thread_id_ = std::this_thread::get_id();
+}
+
+void EventLoop::enter_run(const char* what) {
+  check_can_run(what);
+  thread_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  running_.store(true, std::memory_order_release);  // publishes thread_id_ (check_thread_slow)
   internal::t_running_loop = this;
 }
 
 void EventLoop::leave_run() {
   stopping_ = false;
   internal::t_running_loop = nullptr;
-  thread_id_ = {};
   running_.store(false, std::memory_order_relaxed);
+  thread_id_.store({}, std::memory_order_relaxed);
 }
 
 void EventLoop::run_forever() {

@@ -151,6 +151,9 @@ class EventLoop {
   std::vector<internal::TaskBase*> pending_tasks_snapshot() const;
   // Raises RuntimeError("Event loop is closed; ...") naming `what`.
   void check_open(const char* what) const;
+  // Raises RuntimeError unless this thread could start running the loop now: the loop is
+  // closed, already running, or another loop runs on this thread.
+  void check_can_run(const char* what) const;
   // In debug mode, raises RuntimeError if called from a thread other than the loop's
   // while the loop is running.
   void check_thread(const char* what) const {
@@ -179,7 +182,9 @@ class EventLoop {
   std::atomic<bool> running_{false};
   bool stopping_ = false;
   bool debug_;
-  std::thread::id thread_id_{};
+  // Atomic because check_thread_slow() reads it from other threads (that is its purpose):
+  // written before `running_` is set (release), read after `running_` is seen (acquire).
+  std::atomic<std::thread::id> thread_id_{};
   uint32_t items_since_io_poll_ = 0;
   internal::TaskBase* current_task_ = nullptr;
   internal::TaskBase* tasks_head_ = nullptr;

@@ -25,7 +25,7 @@ void SleepAwaiter::on_due() { task_->wake_from_wait(); }
 
 bool SleepAwaiter::cancel_wait(const std::string& msg) {
   task_->loop()->timer_heap().remove(this);
-  task_->request_cancel_delivery(msg);
+  cancel_msg_ = std::make_unique<std::string>(msg);
   task_->wake_from_wait();
   return true;
 }

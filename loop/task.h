@@ -150,7 +150,9 @@ T EventLoop::run_until_complete(Task<T> task) {
 
 template <class T>
 T EventLoop::run_until_complete(Coro<T> coro) {
-  check_open("run_until_complete");
+  // Refuse before wrapping the coroutine in a task (as asyncio does): a refused coroutine
+  // must not be scheduled behind the caller's back on a loop that is already running.
+  check_can_run("run_until_complete");
   return run_until_complete(create_task(std::move(coro)));
 }
 

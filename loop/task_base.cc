@@ -28,11 +28,24 @@ struct WakerCoroutine {
   std::coroutine_handle<promise_type> handle;
 };
 
-WakerCoroutine make_waker(TaskBase* task) {
-  for (;;) {
-    task->wake();
-    co_await std::suspend_always{};
+// Wakes the task only once the waker is fully suspended, from inside await_suspend. The
+// moment the task is queued the loop may run it, give this same handle to the next foreign
+// awaitable (whose resumer may resume it at once, on another thread) or destroy it (task
+// end). Waking first and suspending after (`task->wake(); co_await suspend_always{}`) left
+// the resuming thread writing the frame's suspend state while that could already happen
+// (a data race found by TSan, and a use-after-free when the task ended meanwhile).
+struct WakeTaskOnSuspend {
+  TaskBase* task;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<>) const noexcept {
+    TaskBase* t = task;  // copied out first: the frame holding *this may go once t is queued
+    t->wake();
   }
+  void await_resume() const noexcept {}
+};
+
+WakerCoroutine make_waker(TaskBase* task) {
+  for (;;) co_await WakeTaskOnSuspend{task};
 }
 
 }  // namespace
