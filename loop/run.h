@@ -9,10 +9,15 @@
 // exception handler); then the loop is closed. Returns main's result or rethrows its
 // exception (CancelledError if it was cancelled).
 //
+// With options.threads > 1 the coroutine runs on a Runtime of that many loops
+// (scheduler/runtime.h, which must be included: it defines internal::run_on_runtime), as
+// the main task of loop 0; spawn() then spreads work over every loop.
+//
 // Misuse: calling weft::run on a thread that already runs a loop raises RuntimeError.
 #ifndef WEFT_LOOP_RUN_H_
 #define WEFT_LOOP_RUN_H_
 
+#include <cstddef>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -24,11 +29,16 @@
 namespace weft {
 
 struct RunOptions {
-  // Debug mode for the loop; unset: WEFT_DEBUG from the environment.
+  // Number of loops, each on its own thread. 1: a plain EventLoop on the calling thread.
+  size_t threads = 1;
+  // Debug mode for the loops; unset: WEFT_DEBUG from the environment.
   std::optional<bool> debug;
 };
 
 namespace internal {
+// Defined in scheduler/runtime.h.
+template <class T>
+T run_on_runtime(Coro<T> main, const RunOptions& options);
 // Refuses to start a loop on a thread that runs one.
 void check_no_running_loop(const char* what);
 // Cancels the loop's pending tasks, runs it until they finish, reports their errors, and
@@ -38,6 +48,7 @@ void shutdown_loop(EventLoop& loop);
 
 template <class T>
 T run(Coro<T> main, RunOptions options = {}) {
+  if (options.threads != 1) return internal::run_on_runtime(std::move(main), options);
   internal::check_no_running_loop("weft::run");
   EventLoop loop;
   if (options.debug) loop.set_debug(*options.debug);

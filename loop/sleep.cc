@@ -24,7 +24,8 @@ void SleepAwaiter::await_suspend(TaskBase& task) {
 void SleepAwaiter::on_due() { task_->wake_from_wait(); }
 
 bool SleepAwaiter::cancel_wait(const std::string& msg) {
-  task_->loop()->timer_heap().remove(this);
+  // Not in the heap: the timer fired and already woke the task.
+  if (!task_->loop()->timer_heap().remove(this)) return false;
   task_->request_cancel_delivery(msg);
   task_->wake_from_wait();
   return true;
