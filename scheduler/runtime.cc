@@ -162,6 +162,26 @@ class Runtime::Worker final : public internal::WorkSource {
 
 thread_local Runtime::Worker* Runtime::Worker::t_worker = nullptr;
 
+namespace {
+
+void run_on_runtime(Coro<void> main, const RunOptions& options) {
+  internal::check_no_running_loop("weft::run");
+  RuntimeOptions rt_options;
+  rt_options.threads = options.threads;
+  rt_options.debug = options.debug;
+  Runtime rt(rt_options);
+  rt.block_on(std::move(main));
+}
+
+// weft::run(coro, {.threads = N}) lives in loop/, which cannot depend on scheduler/: this
+// registers the multi-loop runner at start-up (the library is alwayslink).
+const bool g_registered = [] {
+  internal::set_multi_loop_runner(&run_on_runtime);
+  return true;
+}();
+
+}  // namespace
+
 Runtime::Runtime(RuntimeOptions options) {
   size_t n = options.threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());

@@ -194,18 +194,6 @@ Task<T> spawn(Coro<T> coro, std::string name = "") {
   return create_task(std::move(coro), std::move(name));
 }
 
-namespace internal {
-template <class T>
-T run_on_runtime(Coro<T> main, const RunOptions& options) {
-  check_no_running_loop("weft::run");
-  RuntimeOptions rt_options;
-  rt_options.threads = options.threads;
-  rt_options.debug = options.debug;
-  Runtime rt(rt_options);
-  return rt.block_on(std::move(main));
-}
-}  // namespace internal
-
 }  // namespace weft
 
 #endif  // WEFT_SCHEDULER_RUNTIME_H_
