@@ -242,6 +242,13 @@ std::coroutine_handle<> TaskBase::foreign_waker() {
   return waker_;
 }
 
+void TaskBase::discard() {
+  if (!spawned_ || started_) return;
+  started_ = true;
+  abandon();
+  unref();  // the queue's reference
+}
+
 void TaskBase::abandon() {
   if (done()) return;
   ExceptionContext ctx;

@@ -77,7 +77,10 @@ class TaskBase : public FutureBase, public Runnable {
     set_shared();
   }
   bool spawned() const { return spawned_; }
-  void discard() override {}
+  // A closing loop drops the task unrun. A spawned task that never started is owned by the
+  // queue that held it: it is destroyed (and reported) here. Other tasks are the loop's,
+  // which abandons them separately.
+  void discard() override;
 
   // asyncio Task.cancel(msg). Any thread: from another thread than the task's loop the
   // request is posted to that loop (and the return value is whether the task was pending).

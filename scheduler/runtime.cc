@@ -47,18 +47,54 @@ class Runtime::Worker final : public internal::WorkSource {
     if (thread_.joinable()) thread_.join();
   }
 
-  // Owner thread: queue a spawned task here, moving half the queue to the injection queue
-  // when full.
+  // Owner thread: a task spawned here goes to the LIFO slot, so that it runs next, while
+  // its creator's data is still in this core's cache (the fork-join case: spawn, then
+  // await). The task it displaces goes to the stealable queue, where siblings can take it.
+  // The slot itself can be stolen too (as a last resort), so that a loop that blocks its
+  // thread cannot strand the task in it.
   void push(TaskBase* task) {
-    if (queue_.push(task)) return;
-    std::array<TaskBase*, internal::StealableQueue::kCapacity / 2 + 1> batch;
-    size_t n = queue_.take(batch.data(), batch.size() - 1, /*half=*/true);
-    batch[n++] = task;
-    rt_->injection_.push(batch.data(), n);
+    if (TaskBase* displaced = lifo_.exchange(task, std::memory_order_seq_cst)) {
+      push_to_queue(displaced);
+    }
   }
+
+  // Owner thread: queue a task where siblings can steal it, moving half the queue to the
+  // injection queue when full; then wake a parked sibling if nobody is searching.
+  void push_to_queue(TaskBase* task) {
+    if (!queue_.push(task)) {
+      std::array<TaskBase*, internal::StealableQueue::kCapacity / 2 + 1> batch;
+      size_t n = queue_.take(batch.data(), batch.size() - 1, /*half=*/true);
+      batch[n++] = task;
+      rt_->injection_.push(batch.data(), n);
+    }
+    rt_->notify_if_idle();
+  }
+
+  // Owner thread, after the loop stopped: everything still queued here, for discarding.
+  void drain(std::vector<TaskBase*>& out) {
+    if (TaskBase* t = lifo_.exchange(nullptr)) out.push_back(t);
+    std::array<TaskBase*, internal::StealableQueue::kCapacity> got;
+    while (size_t n = queue_.take(got.data(), got.size(), false)) {
+      out.insert(out.end(), got.begin(), got.begin() + n);
+    }
+  }
+  bool has_lifo() const { return lifo_.load(std::memory_order_seq_cst) != nullptr; }
 
   // --- WorkSource ---
   size_t take_local(internal::RunQueue& ready, size_t max) override {
+    // The LIFO slot first, but not more than kMaxLifoStreak times in a row: two tasks that
+    // keep spawning each other must not starve the queue.
+    if (has_lifo()) {
+      if (TaskBase* t = lifo_.exchange(nullptr, std::memory_order_acq_rel)) {
+        if (lifo_streak_ < kMaxLifoStreak) {
+          ++lifo_streak_;
+          ready.push_back(t);
+          return 1;
+        }
+        push_to_queue(t);
+      }
+    }
+    lifo_streak_ = 0;
     std::array<TaskBase*, kSlice> got;
     size_t n = 0;
     // Every so often look at the injection queue first, so it cannot starve behind a loop
@@ -90,7 +126,7 @@ class Runtime::Worker final : public internal::WorkSource {
   bool has_work() override {
     if (!rt_->injection_.empty()) return true;
     for (auto& w : rt_->workers_) {
-      if (!w->queue_.empty()) return true;
+      if (!w->queue_.empty() || w->has_lifo()) return true;
     }
     return false;
   }
@@ -118,6 +154,7 @@ class Runtime::Worker final : public internal::WorkSource {
 
  private:
   static constexpr size_t kSlice = 32;
+  static constexpr uint32_t kMaxLifoStreak = 3;
   static constexpr uint32_t kInjectionCheckInterval = 31;
 
   static void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
@@ -144,6 +181,18 @@ class Runtime::Worker final : public internal::WorkSource {
       for (size_t k = 0; k < n; ++k) ready.push_back(got[k]);
       return n;
     }
+    // Last resort: a sibling's LIFO slot (its owner may be blocked).
+    for (size_t i = 0; i < n_workers; ++i) {
+      Worker* victim = rt_->workers_[(start + i) % n_workers].get();
+      if (victim == this || !victim->has_lifo()) continue;
+      if (TaskBase* t = victim->lifo_.exchange(nullptr, std::memory_order_acq_rel)) {
+        victim->stolen_from_.fetch_add(1, std::memory_order_relaxed);
+        bump(steals_);
+        bump(stolen_tasks_);
+        ready.push_back(t);
+        return 1;
+      }
+    }
     return 0;
   }
 
@@ -154,6 +203,8 @@ class Runtime::Worker final : public internal::WorkSource {
   std::thread thread_;
   uint32_t rng_;
   uint32_t ticks_ = 0;
+  std::atomic<TaskBase*> lifo_{nullptr};  // owner pushes; owner or thieves take
+  uint32_t lifo_streak_ = 0;
   std::atomic<uint64_t> steals_{0};
   std::atomic<uint64_t> stolen_tasks_{0};
   std::atomic<uint64_t> stolen_from_{0};  // written by thieves: fetch_add
@@ -309,10 +360,12 @@ void Runtime::shutdown() {
     };
     for (auto& w : workers_) {
       EventLoop* loop = &w->loop();
-      loop->call_soon_threadsafe([loop, reply] {
+      Worker* worker = w.get();
+      loop->call_soon_threadsafe([loop, worker, reply] {
         std::vector<TaskBase*> tasks = loop->pending_tasks_snapshot();
         if (tasks.empty()) {
-          reply(0);
+          // Work not started yet still counts: it will start (and be cancelled) soon.
+          reply(worker->has_lifo() || loop->num_ready() > 0 ? 1 : 0);
           return;
         }
         auto left = std::make_shared<size_t>(tasks.size());
@@ -338,6 +391,13 @@ void Runtime::shutdown() {
     loop->call_soon_threadsafe([loop] { loop->stop(); });
   }
   for (auto& w : workers_) w->join();
+  // Nothing should be left; whatever is (a task that ignored the shutdown) is dropped and
+  // reported rather than leaked.
+  std::vector<TaskBase*> left;
+  for (auto& w : workers_) w->drain(left);
+  std::array<TaskBase*, 64> got;
+  while (size_t n = injection_.pull(got.data(), got.size())) left.insert(left.end(), got.begin(), got.begin() + n);
+  for (TaskBase* t : left) t->discard();
   for (auto& w : workers_) w->loop().close();
   shut_down_ = true;
 }
