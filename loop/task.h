@@ -40,6 +40,9 @@
 #include "loop/task_base.h"
 
 namespace weft {
+
+class Runtime;
+
 namespace internal {
 
 template <class T>
@@ -124,6 +127,7 @@ class Task {
 
  private:
   friend class EventLoop;
+  friend class Runtime;
   explicit Task(State* s) : s_(s) {}  // adopts a reference
   State* s_ = nullptr;
 };

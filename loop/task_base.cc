@@ -7,6 +7,7 @@
 #include "loop/coro.h"
 #include "loop/errors.h"
 #include "loop/event_loop.h"
+#include "loop/work_source.h"
 
 namespace weft::internal {
 namespace {
@@ -93,26 +94,46 @@ const char* TaskBase::state_name() const {
 }
 
 void TaskBase::run() {
-  if (done() || !root_) return;
-  if (!started_) {
-    started_ = true;
-    if (must_cancel_) {
-      // Cancelled before its first step: the coroutine never runs (asyncio throws
-      // CancelledError into it before its first line, with the same visible effect).
-      must_cancel_ = false;
-      destroy_frames();
-      mark_retrieved();
-      finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg_ ? *cancel_msg_ : "")));
-      loop_->release_task(this);
-      return;
-    }
-  }
-  EventLoop* loop = loop_;
+  if (!root_) return;
+  if (!started_ && !start()) return;
+  waiting_on_ = nullptr;
+  EventLoop* loop = this->loop();
   TaskBase* outer = loop->current_task();
   loop->set_current_task(this);
   resume_point_.resume();
   loop->set_current_task(outer);
   if (root_.done()) complete();
+}
+
+bool TaskBase::start() {
+  EventLoop* here = t_running_loop;
+  bool cancel_now;
+  {
+    // Pairs with cancel(): a request made before the start is seen here; one made after
+    // sees started_ and goes through the loop that runs the task.
+    MaybeSpinGuard guard(lock_, shared());
+    if (spawned_) set_loop(here);
+    started_ = true;
+    cancel_now = must_cancel_;
+  }
+  if (spawned_) {
+    here->link_task(this);
+    const WorkSource* source = here->work_source();
+    if (source && source->shutting_down() && !cancel_now) {
+      cancel_now = true;
+      ++num_cancels_requested_;
+      request_cancel_delivery("the Runtime is shutting down");
+    }
+  }
+  if (!cancel_now) return true;
+  // Cancelled before its first step: the coroutine never runs (asyncio throws
+  // CancelledError into it before its first line, with the same visible effect).
+  must_cancel_ = false;
+  destroy_frames();
+  mark_retrieved();
+  finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg_ ? *cancel_msg_ : "")));
+  here->release_task(this);  // may delete this
+  return false;
 }
 
 void TaskBase::complete() {
@@ -145,10 +166,40 @@ void TaskBase::complete() {
     destroy_frames();
     finish();
   }
-  loop_->release_task(this);  // may delete this
+  loop()->release_task(this);  // may delete this
 }
 
 bool TaskBase::cancel(std::string msg) {
+  if (done()) return false;
+  if (shared()) {
+    MaybeSpinGuard guard(lock_, true);
+    if (!started_) {
+      // Still in a run queue, possibly about to be stolen: record the request for start().
+      ++num_cancels_requested_;
+      request_cancel_delivery(msg);
+      return true;
+    }
+  }
+  EventLoop* loop = this->loop();
+  EventLoop* here = t_running_loop;
+  if (here != loop && (here != nullptr || loop->is_running())) {
+    // Another thread: the task's state belongs to its loop. Post the request there.
+    ref();
+    try {
+      loop->call_soon_threadsafe([this, msg = std::move(msg)]() mutable {
+        cancel_here(std::move(msg));
+        unref();
+      });
+    } catch (const RuntimeError&) {
+      unref();  // the loop is closed: nothing will run the task again
+      return false;
+    }
+    return true;
+  }
+  return cancel_here(std::move(msg));
+}
+
+bool TaskBase::cancel_here(std::string msg) {
   mark_retrieved();
   if (done()) return false;
   ++num_cancels_requested_;
@@ -180,8 +231,18 @@ int TaskBase::uncancel() {
   return static_cast<int>(num_cancels_requested_);
 }
 
+void TaskBase::wake_from_wait() {
+  EventLoop* loop = this->loop();
+  if (t_running_loop == loop) {
+    waiting_on_ = nullptr;
+    loop->schedule(this);
+  } else {
+    loop->schedule_threadsafe(this);
+  }
+}
+
 void TaskBase::wake() {
-  EventLoop* loop = loop_;
+  EventLoop* loop = this->loop();
   if (t_running_loop == loop) {
     loop->schedule(this);
   } else {
@@ -194,6 +255,13 @@ std::coroutine_handle<> TaskBase::foreign_waker() {
   return waker_;
 }
 
+void TaskBase::discard() {
+  if (!spawned_ || started_) return;
+  started_ = true;
+  abandon();
+  unref();  // the queue's reference
+}
+
 void TaskBase::abandon() {
   if (done()) return;
   ExceptionContext ctx;
@@ -204,7 +272,7 @@ void TaskBase::abandon() {
   // Destroying the frames runs the destructors of everything the coroutines hold, including
   // the awaiters, which unregister from timers and futures.
   destroy_frames();
-  loop_->call_exception_handler(ctx);
+  loop()->call_exception_handler(ctx);
 }
 
 void TaskBase::on_last_unref() {
@@ -215,8 +283,8 @@ void TaskBase::on_last_unref() {
   ctx.task = name();
   ctx.future = describe();
   ctx.source = absl::StrFormat("%s:%d in %s", site_.file, site_.line, site_.function);
-  if (loop_is_alive(loop_)) {
-    loop_->call_exception_handler(ctx);
+  if (loop_is_alive(loop())) {
+    loop()->call_exception_handler(ctx);
   } else {
     print_exception_context(ctx);
   }
