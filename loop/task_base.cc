@@ -17,7 +17,11 @@ std::atomic<uint64_t> g_next_task_id{1};
 // The per-task coroutine handed to foreign awaitables in place of the task's own: each
 // resumption wakes the task on its loop (from any thread), then suspends again.
 struct WakerCoroutine {
+  // kArmed: handed to a foreign awaitable, which will resume it once. kOrphaned: the task
+  // went away while armed; the late resumption frees the frame and touches nothing else.
+  enum State { kIdle, kArmed, kOrphaned };
   struct promise_type {
+    std::atomic<int> state{kIdle};
     WakerCoroutine get_return_object() {
       return {std::coroutine_handle<promise_type>::from_promise(*this)};
     }
@@ -26,7 +30,9 @@ struct WakerCoroutine {
     void return_void() noexcept {}
     void unhandled_exception() noexcept { std::terminate(); }
   };
-  std::coroutine_handle<promise_type> handle;
+  using Handle = std::coroutine_handle<promise_type>;
+  static Handle of(std::coroutine_handle<> h) { return Handle::from_address(h.address()); }
+  Handle handle;
 };
 
 // Wakes the task only once the waker is fully suspended, from inside await_suspend. The
@@ -38,9 +44,16 @@ struct WakerCoroutine {
 struct WakeTaskOnSuspend {
   TaskBase* task;
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<>) const noexcept {
+  void await_suspend(WakerCoroutine::Handle h) const noexcept {
     TaskBase* t = task;  // copied out first: the frame holding *this may go once t is queued
-    t->wake();
+    int expected = WakerCoroutine::kArmed;
+    if (h.promise().state.compare_exchange_strong(expected, WakerCoroutine::kIdle,
+                                                  std::memory_order_acq_rel)) {
+      t->wake();
+    } else if (expected == WakerCoroutine::kOrphaned) {
+      h.destroy();  // the task is gone (its loop closed): drop the late delivery
+    }
+    // kIdle: resumed although not armed (resumed twice): ignored.
   }
   void await_resume() const noexcept {}
 };
@@ -67,7 +80,15 @@ TaskBase::~TaskBase() { destroy_frames(); }
 
 void TaskBase::destroy_frames() {
   if (root_) std::exchange(root_, {}).destroy();
-  if (waker_) std::exchange(waker_, {}).destroy();
+  if (waker_) {
+    auto h = WakerCoroutine::of(std::exchange(waker_, {}));
+    int expected = WakerCoroutine::kArmed;
+    // Armed: a foreign awaitable still holds the handle; its late resumption frees it.
+    if (!h.promise().state.compare_exchange_strong(expected, WakerCoroutine::kOrphaned,
+                                                   std::memory_order_acq_rel)) {
+      h.destroy();
+    }
+  }
   resume_point_ = {};
 }
 
@@ -252,7 +273,16 @@ void TaskBase::wake() {
 
 std::coroutine_handle<> TaskBase::foreign_waker() {
   if (!waker_) waker_ = make_waker(this).handle;
+  WakerCoroutine::of(waker_).promise().state.store(WakerCoroutine::kArmed,
+                                                   std::memory_order_release);
   return waker_;
+}
+
+void TaskBase::disarm_foreign_waker() {
+  if (waker_) {
+    WakerCoroutine::of(waker_).promise().state.store(WakerCoroutine::kIdle,
+                                                     std::memory_order_release);
+  }
 }
 
 void TaskBase::discard() {

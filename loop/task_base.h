@@ -116,6 +116,8 @@ class TaskBase : public FutureBase, public Runnable {
   }
   // A handle to give foreign awaitables instead of the coroutine's own.
   std::coroutine_handle<> foreign_waker();
+  // The foreign awaitable declined to suspend (or threw): it will not resume the waker.
+  void disarm_foreign_waker();
 
   // --- Loop bookkeeping. ---
   // The closing loop drops a task that is still pending: destroy its coroutine frames
