@@ -91,6 +91,8 @@ struct Countdown {
   }
 };
 
+weft::Coro<int> answer_once() { co_return 1; }
+
 weft::Coro<void> bump(Countdown& c) {
   c.count_down();
   co_return;
@@ -371,6 +373,19 @@ void weft_w10() {
   result("weft", "skynet", fmt("seconds=%.4f", secs));
 }
 
+// Not a WORKLOADS.md workload: the CPU an idle Runtime burns (issue: "an idle Runtime uses
+// no CPU"). Two loops, nothing to do, for 5 s x scale.
+void weft_idle_cpu() {
+  weft::Runtime rt({.threads = kThreads});
+  rt.block_on(answer_once());
+  double cpu0 = cpu_s();
+  double t0 = now_s();
+  std::this_thread::sleep_for(std::chrono::duration<double>(5.0 * scale));
+  double wall = now_s() - t0;
+  double cpu = cpu_s() - cpu0;
+  result("weft", "idle_cpu", fmt("cpu_s=%.4f", cpu) + fmt(" wall_s=%.2f", wall));
+}
+
 // ---------------------------------------------------------------------------------------
 // oneTBB (task_group in an arena of 2 threads)
 // ---------------------------------------------------------------------------------------
@@ -487,6 +502,7 @@ int main(int argc, char** argv) {
       {"weft", "timer_cancel", weft_w6c},
       {"weft", "idle_tasks_memory", weft_w9},
       {"weft", "skynet", weft_w10},
+      {"weft", "idle_cpu", weft_idle_cpu},
       {"onetbb", "spawn_many", tbb_w1},
       {"onetbb", "chained_spawn", tbb_w4},
       {"onetbb", "fib_fork_join", tbb_w5},
