@@ -57,7 +57,16 @@ void schedule_threadsafe_if_alive(EventLoop* loop, uint64_t serial, Runnable* r)
     // loop cannot go away while the item is pushed; the destructor then drains its inbox.
     std::lock_guard<std::mutex> lock(g_loops_mu);
     auto it = live_loops().find(loop);
-    if (it != live_loops().end() && it->second == serial && loop->push_threadsafe(r)) return;
+    if (it != live_loops().end() && it->second == serial && !loop->is_closed()) {
+      // As schedule_threadsafe, minus its discard: an item that races with close() stays in
+      // the inbox, which the loop's destructor drains on its own thread.
+      loop->inbox_.push(r);
+      if (loop->parked_.load(std::memory_order_seq_cst) &&
+          !loop->wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+        loop->poller_.wake();
+      }
+      return;
+    }
   }
   r->discard();  // outside the lock: it may run destructors that take it
 }
@@ -265,18 +274,16 @@ void EventLoop::close() {
 }
 
 void EventLoop::schedule_threadsafe(Runnable* r) {
-  if (!push_threadsafe(r)) r->discard();  // delivery to a closed loop is dropped, not an error
-}
-
-bool EventLoop::push_threadsafe(Runnable* r) {
-  if (closed_.load(std::memory_order_acquire)) return false;
+  if (closed_.load(std::memory_order_acquire)) {
+    r->discard();  // delivery to a closed loop is dropped, not an error
+    return;
+  }
   inbox_.push(r);
   // Parking protocol, the producer side (see run_once).
   if (parked_.load(std::memory_order_seq_cst) &&
       !wake_pending_.exchange(true, std::memory_order_acq_rel)) {
     poller_.wake();
   }
-  return true;
 }
 
 Handle EventLoop::call_soon(absl::AnyInvocable<void()> fn) {

@@ -162,8 +162,6 @@ class EventLoop {
 
  private:
   friend void internal::schedule_threadsafe_if_alive(EventLoop*, uint64_t, internal::Runnable*);
-  // schedule_threadsafe without the discard: false (and `r` untouched) if the loop is closed.
-  bool push_threadsafe(internal::Runnable* r);
   void run_once();
   void enter_run(const char* what);
   void leave_run();

@@ -1,12 +1,34 @@
 #include "loop/future_base.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "loop/errors.h"
 #include "loop/event_loop.h"
 #include "loop/task_base.h"
 
 namespace weft::internal {
+
+namespace {
+
+// The reference a done-callback posted to the loop holds on its future. Released when the
+// callback is destroyed, whether it ran (even if it threw) or a closing loop dropped it
+// unrun; a reference taken by hand in the callback's body would leak in the second case.
+class PostedRef {
+ public:
+  explicit PostedRef(FutureBase* f) : f_(f) {}  // adopts a reference
+  PostedRef(PostedRef&& other) noexcept : f_(std::exchange(other.f_, nullptr)) {}
+  PostedRef& operator=(PostedRef&&) = delete;
+  ~PostedRef() {
+    if (f_) f_->unref();
+  }
+  FutureBase& get() const { return *f_; }
+
+ private:
+  FutureBase* f_;
+};
+
+}  // namespace
 
 FutureBase::~FutureBase() = default;
 
@@ -90,14 +112,8 @@ void FutureBase::notify_all() {
       cb.waiter->wake_from_wait();
     } else {
       ref();
-      loop_->call_soon([self = this, fn = std::move(cb.fn)]() mutable {
-        // Release the reference even if fn throws (the loop reports the exception).
-        struct Unref {
-          FutureBase* f;
-          ~Unref() { f->unref(); }
-        } guard{self};
-        fn(*self);
-      });
+      loop_->call_soon(
+          [self = PostedRef(this), fn = std::move(cb.fn)]() mutable { fn(self.get()); });
     }
   }
 }
@@ -107,13 +123,7 @@ uint64_t FutureBase::add_done_callback(DoneCallbackFn fn) {
   uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
   if (done()) {
     ref();
-    loop_->call_soon([self = this, fn = std::move(fn)]() mutable {
-      struct Unref {
-        FutureBase* f;
-        ~Unref() { f->unref(); }
-      } guard{self};
-      fn(*self);
-    });
+    loop_->call_soon([self = PostedRef(this), fn = std::move(fn)]() mutable { fn(self.get()); });
     return id;
   }
   if (!callbacks_) callbacks_ = std::make_unique<std::vector<Callback>>();

@@ -5,32 +5,74 @@
 #include "loop/errors.h"
 #include "oneapi/tbb/task_arena.h"
 
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_TSAN 1
+#endif
+#endif
+#if defined(WEFT_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+
 namespace weft {
 namespace {
 
 thread_local const CpuExecutor* t_current_cpu_executor = nullptr;
 
+// oneTBB hands a task from the submitting thread to a worker through synchronisation that
+// ThreadSanitizer cannot see (Debian's libtbb is not instrumented). Say it explicitly.
+inline void handoff_release(void* addr) {
+#if defined(WEFT_TSAN)
+  __tsan_release(addr);
+#else
+  (void)addr;
+#endif
+}
+inline void handoff_acquire(void* addr) {
+#if defined(WEFT_TSAN)
+  __tsan_acquire(addr);
+#else
+  (void)addr;
+#endif
+}
+
 }  // namespace
 
 struct CpuExecutor::Arena {
   explicit Arena(int slots)
-      : arena(slots > 0 ? slots : oneapi::tbb::task_arena::automatic) {}
+      // No slot reserved for an application thread: the loops that submit never join.
+      : arena(slots > 0 ? slots : oneapi::tbb::task_arena::automatic, /*reserved_for_masters=*/0) {}
   oneapi::tbb::task_arena arena;
 };
 
-// What oneTBB stores and runs: only the executor's address, which lives until every task
-// has run (shutdown waits for them).
-namespace {
-class RunOne {
+// One arena task per accepted job: it runs the executor's oldest job. Allocated with new
+// rather than oneTBB's small-object pool (which task_arena::enqueue(functor) uses): the
+// pool recycles memory behind ThreadSanitizer's back, malloc does not. The only data it
+// carries is the executor's address, published by the handoff annotations.
+class CpuExecutor::RunOne final : public oneapi::tbb::detail::d1::task {
  public:
-  explicit RunOne(CpuExecutor* e, void (*fn)(CpuExecutor*)) : e_(e), fn_(fn) {}
-  void operator()() const { fn_(e_); }
+  explicit RunOne(CpuExecutor* executor) : executor_(executor) { handoff_release(this); }
+
+  static void enqueue(CpuExecutor* executor, oneapi::tbb::task_arena& arena) {
+    oneapi::tbb::detail::r1::enqueue(*new RunOne(executor), &arena);
+  }
 
  private:
-  CpuExecutor* e_;
-  void (*fn_)(CpuExecutor*);
+  task* execute(oneapi::tbb::detail::d1::execution_data&) override {
+    handoff_acquire(this);
+    CpuExecutor* executor = executor_;
+    delete this;  // oneTBB does not touch an enqueued task after execute()
+    executor->run_one();
+    return nullptr;
+  }
+  // Only called if the arena's work is cancelled, which weft never asks for; run the job
+  // anyway so that it is not lost.
+  task* cancel(oneapi::tbb::detail::d1::execution_data& ed) override { return execute(ed); }
+
+  CpuExecutor* executor_;
 };
-}  // namespace
 
 CpuExecutor::CpuExecutor(Options options)
     : arena_(std::make_unique<Arena>(options.max_concurrency)) {
@@ -58,7 +100,7 @@ void CpuExecutor::submit(ExecutorJob* job) {
     tail_ = job;
     ++pending_;
   }
-  arena_->arena.enqueue(RunOne(this, [](CpuExecutor* e) { e->run_one(); }));
+  RunOne::enqueue(this, arena_->arena);
 }
 
 void CpuExecutor::run_one() {
