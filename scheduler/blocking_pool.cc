@@ -1,18 +1,25 @@
 #include "scheduler/blocking_pool.h"
 
 #include <pthread.h>
+#include <sys/prctl.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_format.h"
 #include "loop/errors.h"
-#include "loop/exception_context.h"
 
 namespace weft {
 namespace {
+
+// The monitor's tick: how long a call must have been running to count as blocked, at the
+// earliest. It backs off (doubling) to kMaxTick while it finds nothing to do.
+constexpr Duration kMinTick = std::chrono::microseconds(20);
+constexpr Duration kMaxTick = std::chrono::milliseconds(1);
 
 // The pool whose thread this is, so that shutdown(true) can refuse to wait for itself.
 thread_local const BlockingPool* t_current_pool = nullptr;
@@ -25,17 +32,27 @@ inline void cpu_relax() {
 #endif
 }
 
+size_t hardware_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
 }  // namespace
 
 struct BlockingPool::Worker {
   BlockingPool* pool;
-  bool spawner;          // grows the pool before taking work
-  pthread_t thread{};    // valid once registered
-  bool registered = false;  // guarded by mu_: `thread` is set, the pool may join it
-  bool exited = false;      // guarded by mu_: the thread has left the pool
+  bool is_monitor = false;
+  pthread_t thread{};       // valid once registered
+  // Guarded by the pool's mu_:
+  bool registered = false;  // `thread` is set: the pool may join it
+  bool exited = false;      // the thread has left the pool
+  bool busy = false;        // running a call ...
+  uint64_t call_tick = 0;   // ... that began at this monitor tick
+  size_t index = 0;         // in workers_
 };
 
-BlockingPool::BlockingPool(Options options) : options_(options) {
+BlockingPool::BlockingPool(Options options)
+    : options_(options), cpu_target_(hardware_threads()) {
   if (options_.max_threads == 0) {
     throw RuntimeError("BlockingPool: max_threads must be at least 1");
   }
@@ -60,51 +77,66 @@ void BlockingPool::submit(ExecutorJob* job) {
   queued_hint_.store(++queued_, std::memory_order_relaxed);
   // Enough threads will look at the queue without being told.
   if (queued_ <= searching_) return;
-  if (idle_ > 0) {
-    wake_one_locked();
+  if (searching_ + busy_ < cpu_target_) {
+    if (idle_ > 0) {
+      wake_one_locked();
+    } else if (threads_ < options_.max_threads) {
+      spawn_worker(lock);
+    }
     return;
   }
-  // A spawner is already growing the pool and will see this call too.
-  if (spawner_active_ || threads_ >= options_.max_threads) return;
-  spawner_active_ = true;
-  ++threads_;
-  ++searching_;
-  ++spawning_;
-  lock.unlock();
-  start_thread(/*spawner=*/true);
+  // As many threads are awake as there are cores; whether they are blocked is for the
+  // monitor to tell.
+  if (threads_ < options_.max_threads || idle_ > 0) call_monitor(lock);
 }
 
 void BlockingPool::wake_one_locked() {
   --idle_;
   ++tokens_;
   ++searching_;
-  // Under the lock: a sleeping thread cannot miss the token (it checks it under the lock),
-  // and the pool cannot be destroyed before notify_one returns.
+  // Under the lock: the pool cannot be destroyed before notify_one returns.
   work_cv_.notify_one();
 }
 
-bool BlockingPool::start_thread(bool spawner) {
-  auto* w = new Worker{this, spawner};
+int BlockingPool::create_thread(Worker* w) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   if (options_.stack_size != 0) pthread_attr_setstacksize(&attr, options_.stack_size);
-  pthread_t thread;
-  int rc = pthread_create(&thread, &attr, &BlockingPool::thread_main, w);
+  // Written here, read only by joiners once `registered` is set under the lock.
+  int rc = pthread_create(&w->thread, &attr, &BlockingPool::thread_main, w);
   pthread_attr_destroy(&attr);
+  return rc;
+}
 
-  std::unique_lock<std::mutex> lock(mu_);
+void BlockingPool::spawn_worker(std::unique_lock<std::mutex>& lock) {
+  auto* w = new Worker{this};
+  w->index = workers_.size();
+  workers_.push_back(w);
+  ++threads_;
+  ++searching_;
+  ++starting_;
+  ++spawning_;
+  lock.unlock();
+  int error = create_thread(w);
+  lock.lock();
   --spawning_;
-  if (rc == 0) {
-    w->thread = thread;
-    w->registered = true;
-    if (w->exited) exited_.push_back(w);  // it came and went already
-    exit_cv_.notify_all();
-    return true;
+  if (error != 0) {
+    on_spawn_failure(lock, w, error);
+    return;
   }
+  w->registered = true;
+  if (w->exited) exited_.push_back(w);  // it came and went already
+  exit_cv_.notify_all();
+}
+
+void BlockingPool::on_spawn_failure(std::unique_lock<std::mutex>& lock, Worker* w, int error) {
+  workers_[w->index] = workers_.back();
+  workers_[w->index]->index = w->index;
+  workers_.pop_back();
   delete w;
   --threads_;
   --searching_;
-  if (spawner) spawner_active_ = false;
+  --starting_;
   // With no thread at all, nobody would ever run the queue: fail its calls.
   std::vector<ExecutorJob*> orphans;
   if (threads_ == 0) {
@@ -113,20 +145,58 @@ bool BlockingPool::start_thread(bool spawner) {
   exit_cv_.notify_all();
   lock.unlock();
   if (!orphans.empty()) {
-    auto error = std::make_exception_ptr(RuntimeError(absl::StrFormat(
+    auto e = std::make_exception_ptr(RuntimeError(absl::StrFormat(
         "BlockingPool: could not start a thread (%s); the call was not run. Lower "
         "max_threads or the number of concurrent blocking calls",
-        std::strerror(rc))));
-    for (ExecutorJob* job : orphans) job->fail(error);
+        std::strerror(error))));
+    for (ExecutorJob* job : orphans) job->fail(e);
   }
-  return false;
+  lock.lock();
+}
+
+void BlockingPool::call_monitor(std::unique_lock<std::mutex>& lock) {
+  if (monitor_running_) {
+    if (monitor_waiting_) {
+      monitor_waiting_ = false;
+      monitor_cv_.notify_one();
+    }
+    return;
+  }
+  monitor_running_ = true;
+  auto* m = new Worker{this};
+  m->is_monitor = true;
+  ++spawning_;
+  lock.unlock();
+  int error = create_thread(m);
+  lock.lock();
+  --spawning_;
+  if (error != 0) {
+    // Not fatal: the threads already running still serve the queue, and the next backlog
+    // tries again.
+    monitor_running_ = false;
+    delete m;
+    exit_cv_.notify_all();
+    return;
+  }
+  m->registered = true;
+  if (m->exited) exited_.push_back(m);
+  exit_cv_.notify_all();
 }
 
 void* BlockingPool::thread_main(void* arg) {
   auto* self = static_cast<Worker*>(arg);
-  pthread_setname_np(pthread_self(), "weft-blocking");
-  t_current_pool = self->pool;
-  self->pool->work(self);
+  BlockingPool* pool = self->pool;
+  t_current_pool = pool;
+  if (self->is_monitor) {
+    pthread_setname_np(pthread_self(), "weft-blocking-m");
+    // Ticks are tens of microseconds: do not let the kernel stretch them (default slack is
+    // 50 us).
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    pool->monitor(self);
+  } else {
+    pthread_setname_np(pthread_self(), "weft-blocking");
+    pool->work(self);
+  }
   return nullptr;
 }
 
@@ -137,24 +207,6 @@ ExecutorJob* BlockingPool::pop_locked() {
   if (head_ == nullptr) tail_ = nullptr;
   queued_hint_.store(--queued_, std::memory_order_relaxed);
   return job;
-}
-
-void BlockingPool::grow(std::unique_lock<std::mutex>& lock) {
-  while (!shutdown_ && queued_ > searching_) {
-    if (idle_ > 0) {
-      wake_one_locked();
-      continue;
-    }
-    if (threads_ >= options_.max_threads) break;
-    ++threads_;
-    ++searching_;
-    ++spawning_;
-    lock.unlock();
-    bool started = start_thread(/*spawner=*/false);
-    lock.lock();
-    if (!started) break;
-  }
-  spawner_active_ = false;
 }
 
 void BlockingPool::spin() const {
@@ -171,14 +223,17 @@ void BlockingPool::spin() const {
 
 void BlockingPool::work(Worker* self) {
   std::unique_lock<std::mutex> lock(mu_);
-  if (self->spawner) grow(lock);
+  --starting_;
   for (;;) {
     if (ExecutorJob* job = pop_locked()) {
       --searching_;
       ++busy_;
+      self->busy = true;
+      self->call_tick = tick_;
       lock.unlock();
       job->run();
       lock.lock();
+      self->busy = false;
       --busy_;
       ++tasks_run_;
       ++searching_;
@@ -209,6 +264,59 @@ void BlockingPool::work(Worker* self) {
   }
   --searching_;
   --threads_;
+  workers_[self->index] = workers_.back();
+  workers_[self->index]->index = self->index;
+  workers_.pop_back();
+  leave(lock, self);
+}
+
+void BlockingPool::monitor(Worker* self) {
+  std::unique_lock<std::mutex> lock(mu_);
+  Duration tick = kMinTick;
+  TimePoint next_tick = Clock::now() + tick;
+  while (!shutdown_) {
+    if (queued_ <= searching_) {
+      // Nothing waits for a thread: sleep until a submit reports a backlog.
+      monitor_waiting_ = true;
+      bool told = monitor_cv_.wait_until(lock, Clock::now() + options_.keep_alive,
+                                         [this] { return shutdown_ || !monitor_waiting_; });
+      monitor_waiting_ = false;
+      if (!told && queued_ <= searching_) break;  // keep_alive passed: retire
+      tick = kMinTick;
+      next_tick = Clock::now() + tick;
+      continue;
+    }
+    TimePoint now = Clock::now();
+    if (now >= next_tick) {
+      ++tick_;
+      next_tick = now + tick;
+    }
+    size_t stuck = 0;
+    for (Worker* w : workers_) {
+      if (w->busy && w->call_tick < tick_) ++stuck;
+    }
+    // Threads that will take a call within a tick: not stuck, and not still waiting for the
+    // system to run them for the first time (on a busy machine that takes a while, and
+    // growth must not wait for it).
+    size_t progressing = searching_ - starting_ + busy_ - stuck;
+    if (progressing < cpu_target_ &&
+        (idle_ > 0 || threads_ < options_.max_threads)) {
+      if (idle_ > 0) {
+        wake_one_locked();
+      } else {
+        spawn_worker(lock);
+      }
+      tick = kMinTick;
+      continue;
+    }
+    monitor_cv_.wait_until(lock, next_tick);
+    if (Clock::now() >= next_tick) tick = std::min(tick * 2, kMaxTick);
+  }
+  monitor_running_ = false;
+  leave(lock, self);
+}
+
+void BlockingPool::leave(std::unique_lock<std::mutex>& lock, Worker* self) {
   // Join the threads that left before us (they are at most finishing their exit); whoever
   // leaves after us, or shutdown(), joins this one.
   std::vector<Worker*> earlier = std::move(exited_);
@@ -234,6 +342,7 @@ void BlockingPool::shutdown(bool wait) {
     shutdown_ = true;
     shutdown_hint_.store(true, std::memory_order_relaxed);
     work_cv_.notify_all();
+    monitor_cv_.notify_all();
   }
   if (!wait) return;
   if (t_current_pool == this) {
@@ -242,7 +351,7 @@ void BlockingPool::shutdown(bool wait) {
         "which would wait for itself; call shutdown(false) there, or shut the pool down from "
         "another thread");
   }
-  exit_cv_.wait(lock, [this] { return threads_ == 0 && spawning_ == 0; });
+  exit_cv_.wait(lock, [this] { return threads_ == 0 && spawning_ == 0 && !monitor_running_; });
   std::vector<Worker*> last = std::move(exited_);
   exited_.clear();
   lock.unlock();

@@ -14,14 +14,19 @@
 // ("searching": starting, between two calls, spinning, or already woken); a submit wakes a
 // sleeping thread, or starts one, only if the queued calls outnumber them. So a burst of
 // short calls wakes a thread or two, not one per call, and a thread that spins briefly
-// (`spin`; one spinner at a time) picks up the next call without a futex wake. Blocking calls
-// keep their threads busy, so the queue outnumbers the searchers and the pool grows.
+// (`spin`; one spinner at a time) picks up the next call without a futex wake.
 //
-// Growth. Creating a thread costs tens of microseconds; a submitter should not pay that for
-// each one. The first thread started for a backlog becomes the spawner: before it takes any
-// work it starts threads (or wakes sleeping ones) until the searchers cover the queue, so a
-// burst of 2,000 blocking calls grows the pool to hundreds of threads while the loop that
-// submitted them goes on.
+// Growth: busy or blocked? More threads than cores do not make short calls go faster (they
+// only fight over the cores), but every call that blocks needs a thread of its own. A
+// submit starts or wakes threads itself only while fewer threads are awake (searching or
+// running a call) than the machine has hardware threads. Beyond that a monitor thread
+// decides, as Go's sysmon does for system calls: every tick (20 us, backing off to 1 ms
+// while nothing changes) it counts the threads stuck in a call since before the last tick;
+// while the threads that are not stuck are fewer than the hardware threads and calls are
+// waiting, it wakes a sleeping thread or starts a new one, one after the other. A burst of
+// 2,000 calls that each sleep grows the pool to hundreds of threads as fast as the system
+// creates them (about 20-40 us each, off the loop's thread), while 100,000 trivial calls
+// keep a couple of threads busy.
 //
 // Shutdown. shutdown(wait) stops accepting calls (submit raises RuntimeError), lets the
 // threads finish the queue, and with wait=true joins every thread. The destructor does
@@ -67,7 +72,7 @@ class BlockingPool final : public Executor {
 
   // A snapshot of the counters.
   struct Stats {
-    size_t threads = 0;    // alive (including those starting)
+    size_t threads = 0;    // alive (including those starting; not counting the monitor)
     size_t idle = 0;       // alive and not running a call
     size_t queued = 0;     // calls waiting for a thread
     uint64_t tasks_run = 0;  // calls finished (run, or skipped because nobody wanted them)
@@ -96,22 +101,33 @@ class BlockingPool final : public Executor {
   struct Worker;
   static void* thread_main(void* worker);
   void work(Worker* self);
-  // Starts a thread already counted in threads_/searching_/spawning_. False if the system
-  // refused (the counts are taken back).
-  bool start_thread(bool spawner);
-  // The spawner's job: start or wake threads until the searchers cover the queue.
-  void grow(std::unique_lock<std::mutex>& lock);
+  void monitor(Worker* self);
+  // Starts a worker (counted in threads_ and searching_ from now on). Called with `lock`
+  // held; releases it while the thread is created and takes it again.
+  void spawn_worker(std::unique_lock<std::mutex>& lock);
+  // Starts the monitor if it is not running, or tells a waiting one about a backlog.
+  void call_monitor(std::unique_lock<std::mutex>& lock);
+  // Creates the thread for `w`: 0, or the error. Called without the lock.
+  int create_thread(Worker* w);
+  // The thread for `w` could not be created: undoes its counts; with no thread left at all,
+  // fails the queued calls (after unlocking).
+  void on_spawn_failure(std::unique_lock<std::mutex>& lock, Worker* w, int error);
   void spin() const;
   ExecutorJob* pop_locked();
   // Wakes a sleeping thread for the queue (precondition: idle_ > 0).
   void wake_one_locked();
+  // A thread leaves the pool: it joins the threads that left before it.
+  void leave(std::unique_lock<std::mutex>& lock, Worker* self);
   void join(std::vector<Worker*>& workers);
 
   const Options options_;
+  // Threads that are not stuck in a call, beyond which only blocked calls add threads.
+  const size_t cpu_target_;
 
   mutable std::mutex mu_;
-  std::condition_variable work_cv_;  // sleeping threads wait for a wake token here
-  std::condition_variable exit_cv_;  // shutdown(true) waits for the threads to leave here
+  std::condition_variable work_cv_;     // sleeping threads wait for a wake token here
+  std::condition_variable monitor_cv_;  // the monitor waits for a backlog (or a tick) here
+  std::condition_variable exit_cv_;     // shutdown(true) waits for the threads to leave here
   // The queue, guarded by mu_.
   ExecutorJob* head_ = nullptr;
   ExecutorJob* tail_ = nullptr;
@@ -122,9 +138,13 @@ class BlockingPool final : public Executor {
   size_t idle_ = 0;       // asleep and not yet woken
   size_t tokens_ = 0;     // wakes issued, not yet taken by a sleeping thread
   size_t busy_ = 0;       // running a call
-  size_t spawning_ = 0;   // being started (not yet registered for joining)
+  size_t spawning_ = 0;   // threads being created (not yet registered for joining)
+  size_t starting_ = 0;   // workers created that have not run yet (counted in searching_)
   uint64_t tasks_run_ = 0;
-  bool spawner_active_ = false;
+  uint64_t tick_ = 1;     // the monitor's clock: a call that began before the last tick is stuck
+  std::vector<Worker*> workers_;  // live workers, for the monitor
+  bool monitor_running_ = false;
+  bool monitor_waiting_ = false;  // the monitor sleeps until told of a backlog
   bool spinner_active_ = false;
   bool shutdown_ = false;
   std::vector<Worker*> exited_;  // threads that left, not yet joined

@@ -85,6 +85,24 @@ TEST(BlockingPool, GrowsToOneThreadPerConcurrentBlockingCall) {
   EXPECT_TRUE(eventually([&] { return pool.stats().tasks_run == kCalls; }));
 }
 
+TEST(BlockingPool, SleepingThreadsAreWokenBeforeNewOnesStart) {
+  constexpr int kCalls = 16;
+  BlockingPool pool({.keep_alive = 1h});
+  auto round = [&]() -> Coro<void> {
+    Rendezvous all_running(kCalls);
+    std::vector<ExecutorCall<void>> calls;
+    for (int i = 0; i < kCalls; ++i) {
+      calls.push_back(run_in_executor(pool, [&] { all_running.arrive_and_wait(); }));
+    }
+    for (auto& c : calls) co_await c;
+  };
+  run(round());
+  EXPECT_EQ(pool.stats().threads, static_cast<size_t>(kCalls));
+  EXPECT_TRUE(eventually([&] { return pool.stats().idle == kCalls; }));
+  run(round());  // the same number of blocked calls again: no thread is added
+  EXPECT_EQ(pool.stats().threads, static_cast<size_t>(kCalls));
+}
+
 TEST(BlockingPool, NeverExceedsMaxThreads) {
   BlockingPool pool({.max_threads = 2});
   std::atomic<int> running{0};
