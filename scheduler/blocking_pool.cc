@@ -46,9 +46,7 @@ struct BlockingPool::Worker {
   // Guarded by the pool's mu_:
   bool registered = false;  // `thread` is set: the pool may join it
   bool exited = false;      // the thread has left the pool
-  bool busy = false;        // running a call ...
-  uint64_t call_tick = 0;   // ... that began at this monitor tick
-  size_t index = 0;         // in workers_
+  uint64_t call_tick = 0;   // the monitor tick at which its current call began
 };
 
 BlockingPool::BlockingPool(Options options)
@@ -110,8 +108,6 @@ int BlockingPool::create_thread(Worker* w) {
 
 void BlockingPool::spawn_worker(std::unique_lock<std::mutex>& lock) {
   auto* w = new Worker{this};
-  w->index = workers_.size();
-  workers_.push_back(w);
   ++threads_;
   ++searching_;
   ++starting_;
@@ -130,9 +126,6 @@ void BlockingPool::spawn_worker(std::unique_lock<std::mutex>& lock) {
 }
 
 void BlockingPool::on_spawn_failure(std::unique_lock<std::mutex>& lock, Worker* w, int error) {
-  workers_[w->index] = workers_.back();
-  workers_[w->index]->index = w->index;
-  workers_.pop_back();
   delete w;
   --threads_;
   --searching_;
@@ -228,12 +221,12 @@ void BlockingPool::work(Worker* self) {
     if (ExecutorJob* job = pop_locked()) {
       --searching_;
       ++busy_;
-      self->busy = true;
+      ++fresh_busy_;
       self->call_tick = tick_;
       lock.unlock();
       job->run();
       lock.lock();
-      self->busy = false;
+      if (self->call_tick == tick_) --fresh_busy_;
       --busy_;
       ++tasks_run_;
       ++searching_;
@@ -264,9 +257,6 @@ void BlockingPool::work(Worker* self) {
   }
   --searching_;
   --threads_;
-  workers_[self->index] = workers_.back();
-  workers_[self->index]->index = self->index;
-  workers_.pop_back();
   leave(lock, self);
 }
 
@@ -289,12 +279,10 @@ void BlockingPool::monitor(Worker* self) {
     TimePoint now = Clock::now();
     if (now >= next_tick) {
       ++tick_;
+      fresh_busy_ = 0;  // every call running now began before this tick
       next_tick = now + tick;
     }
-    size_t stuck = 0;
-    for (Worker* w : workers_) {
-      if (w->busy && w->call_tick < tick_) ++stuck;
-    }
+    size_t stuck = busy_ - fresh_busy_;
     // Threads that will take a call within a tick: not stuck, and not still waiting for the
     // system to run them for the first time (on a busy machine that takes a while, and
     // growth must not wait for it).

@@ -142,7 +142,7 @@ class BlockingPool final : public Executor {
   size_t starting_ = 0;   // workers created that have not run yet (counted in searching_)
   uint64_t tasks_run_ = 0;
   uint64_t tick_ = 1;     // the monitor's clock: a call that began before the last tick is stuck
-  std::vector<Worker*> workers_;  // live workers, for the monitor
+  size_t fresh_busy_ = 0;  // calls running that began at the current tick (not stuck)
   bool monitor_running_ = false;
   bool monitor_waiting_ = false;  // the monitor sleeps until told of a backlog
   bool spinner_active_ = false;
