@@ -182,7 +182,8 @@ TEST(RunCoroutineThreadsafe, CancellingTheAwaitingTaskCancelsTheRemoteTask) {
   auto main = [&]() -> Coro<bool> {
     f = run_coroutine_threadsafe(remote(), b.loop());
     Task<int> waiter = create_task(await_value(f));
-    co_await remote_started;
+    co_await sleep(0s);        // the waiter awaits f now
+    co_await remote_started;   // and the remote task is inside its try block
     waiter.cancel();
     try {
       co_await waiter;
