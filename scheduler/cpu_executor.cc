@@ -1,8 +1,12 @@
 #include "scheduler/cpu_executor.h"
 
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 
 #include "loop/errors.h"
+#include "oneapi/tbb/global_control.h"
+#include "oneapi/tbb/info.h"
 #include "oneapi/tbb/task_arena.h"
 
 #if defined(__SANITIZE_THREAD__)
@@ -40,10 +44,34 @@ inline void handoff_acquire(void* addr) {
 
 }  // namespace
 
+namespace {
+
+// oneTBB starts one worker thread fewer than max_allowed_parallelism, counting on an
+// application thread to fill the last slot of an arena; weft's loops never join, so every
+// slot needs a worker. The setting is process-wide and, when several global_control
+// objects exist, the smallest wins: keep a single one, raised to the largest need so far.
+void reserve_tbb_workers(size_t slots) {
+  static std::mutex mu;
+  static std::unique_ptr<oneapi::tbb::global_control> control;
+  static size_t reserved = 0;
+  std::lock_guard<std::mutex> lock(mu);
+  if (slots + 1 <= reserved) return;
+  auto raised = std::make_unique<oneapi::tbb::global_control>(
+      oneapi::tbb::global_control::max_allowed_parallelism, slots + 1);
+  control = std::move(raised);  // the old, lower setting goes after the new one exists
+  reserved = slots + 1;
+}
+
+}  // namespace
+
 struct CpuExecutor::Arena {
   explicit Arena(int slots)
       // No slot reserved for an application thread: the loops that submit never join.
-      : arena(slots > 0 ? slots : oneapi::tbb::task_arena::automatic, /*reserved_for_masters=*/0) {}
+      : arena(slots > 0 ? slots : oneapi::tbb::task_arena::automatic,
+              /*reserved_for_masters=*/0) {
+    reserve_tbb_workers(static_cast<size_t>(
+        slots > 0 ? slots : oneapi::tbb::info::default_concurrency()));
+  }
   oneapi::tbb::task_arena arena;
 };
 

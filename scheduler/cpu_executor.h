@@ -11,6 +11,10 @@
 // of threads where this would stall its few slots. The result comes back to the awaiting
 // task as for any executor (executor_call.h): same cancellation and loop-lifetime rules.
 //
+// The loops that submit never join the arena, so weft raises oneTBB's process-wide
+// max_allowed_parallelism (a single global_control, never lowered) until every slot of every
+// CpuExecutor can have a worker thread.
+//
 // The executor keeps its own FIFO of jobs (under a mutex that ThreadSanitizer sees); each
 // arena task it enqueues runs the oldest one. Debian's oneTBB is not built for
 // ThreadSanitizer, so the one hand-off through oneTBB (the arena task itself) is annotated.

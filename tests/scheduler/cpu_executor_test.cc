@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -134,6 +136,38 @@ TEST(CpuExecutor, CancellingTheAwaitingTaskDropsTheResult) {
   EXPECT_TRUE(run(main()));
   cpu.shutdown();
   EXPECT_EQ(cpu.stats().tasks_run, 1u);
+}
+
+}  // namespace
+}  // namespace weft
+
+namespace weft {
+namespace {
+
+// Every slot of the arena runs a call at once (the submitting loop never joins the arena,
+// so oneTBB must provide a worker thread per slot).
+TEST(CpuExecutor, AllSlotsRunAtOnce) {
+  CpuExecutor small({.max_concurrency = 1});  // must not limit the default executor
+  const int slots = default_cpu_executor().max_concurrency();
+  ASSERT_GE(slots, 1);
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0;
+  auto main = [&]() -> Coro<int> {
+    std::vector<ExecutorCall<int>> calls;
+    for (int i = 0; i < slots; ++i) {
+      calls.push_back(run_cpu([&] {
+        std::unique_lock<std::mutex> lock(mu);
+        if (++arrived == slots) cv.notify_all();
+        cv.wait(lock, [&] { return arrived == slots; });
+        return 1;
+      }));
+    }
+    int n = 0;
+    for (auto& c : calls) n += co_await c;
+    co_return n;
+  };
+  EXPECT_EQ(run(main()), slots);
 }
 
 }  // namespace
