@@ -127,13 +127,19 @@ class ForeignAwaiterAdapter {
     }
     suspended_ = true;
     using R = decltype(aw_.await_suspend(target));
-    if constexpr (std::is_void_v<R>) {
-      aw_.await_suspend(target);
-    } else if constexpr (std::is_same_v<R, bool>) {
-      suspended_ = aw_.await_suspend(target);
-      return suspended_;
-    } else {
-      return std::coroutine_handle<>(aw_.await_suspend(target));
+    try {
+      if constexpr (std::is_void_v<R>) {
+        aw_.await_suspend(target);
+      } else if constexpr (std::is_same_v<R, bool>) {
+        suspended_ = aw_.await_suspend(target);
+        if (!suspended_ && task_) task_->disarm_foreign_waker();
+        return suspended_;
+      } else {
+        return std::coroutine_handle<>(aw_.await_suspend(target));
+      }
+    } catch (...) {
+      if (task_) task_->disarm_foreign_waker();
+      throw;
     }
   }
   decltype(auto) await_resume() {

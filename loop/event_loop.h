@@ -41,6 +41,7 @@
 #include "loop/poller.h"
 #include "loop/runnable.h"
 #include "loop/timer_heap.h"
+#include "loop/work_source.h"
 
 namespace weft {
 
@@ -130,6 +131,16 @@ class EventLoop {
   void set_debug(bool enabled) { debug_ = enabled; }
   bool get_debug() const { return debug_; }
 
+  // --- Counters, readable from any thread at any time (relaxed). ---
+  struct Stats {
+    uint64_t items_run = 0;     // callbacks and task steps run
+    uint64_t parks = 0;         // times the loop blocked in epoll
+    uint64_t remote_items = 0;  // items received from other threads (the inbox)
+    size_t ready = 0;           // ready items waiting
+    size_t timers = 0;          // armed timers
+  };
+  Stats stats() const;
+
   // --- Introspection. ---
   // Tasks created on this loop that are not done yet.
   size_t num_pending_tasks() const { return num_tasks_; }
@@ -146,12 +157,29 @@ class EventLoop {
   void set_current_task(internal::TaskBase* t) { current_task_ = t; }
   // A task created on this loop: the loop takes a reference and schedules its first step.
   void adopt_task(internal::TaskBase* task);
+  // A task starting on this loop (a spawned one): adds it to the loop's pending tasks; the
+  // reference it came with becomes the loop's.
+  void link_task(internal::TaskBase* task);
+  // The scheduler's hook (see work_source.h); set before the loop first runs.
+  void set_work_source(internal::WorkSource* source) { source_ = source; }
+  internal::WorkSource* work_source() const { return source_; }
+  // Before parking, spin this long checking for work from other threads (0: never). A
+  // wake-up from a parked state costs tens of microseconds on a VM; a short spin after a
+  // burst of work avoids it for ping-pong traffic, at the cost of that much CPU.
+  void set_spin_before_park(Duration d) { spin_before_park_ = d; }
+  // Any thread: make a parked loop return from its poll (coalesced).
+  void notify();
+  // Whether the loop is blocked (or about to block) in its poll. Any thread.
+  bool parked() const { return parked_.load(std::memory_order_seq_cst); }
   // The task is done: the loop forgets it and drops its reference.
   void release_task(internal::TaskBase* task);
   // Pending tasks, oldest first (a snapshot with a reference each: callers unref).
   std::vector<internal::TaskBase*> pending_tasks_snapshot() const;
   // Raises RuntimeError("Event loop is closed; ...") naming `what`.
   void check_open(const char* what) const;
+  // Raises RuntimeError unless this thread could start running the loop now: the loop is
+  // closed, already running, or another loop runs on this thread.
+  void check_can_run(const char* what) const;
   // In debug mode, raises RuntimeError if called from a thread other than the loop's
   // while the loop is running.
   void check_thread(const char* what) const {
@@ -167,6 +195,11 @@ class EventLoop {
   void leave_run();
   void check_thread_slow(const char* what) const;
   void set_io(int fd, absl::AnyInvocable<void()> fn, bool reader);
+  bool spin_for_work();
+  static void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+    // Single writer: a load and a store, no read-modify-write.
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
 
   internal::RunQueue ready_;
   internal::Inbox inbox_;
@@ -181,13 +214,23 @@ class EventLoop {
   std::atomic<bool> running_{false};
   bool stopping_ = false;
   bool debug_;
-  std::thread::id thread_id_{};
+  // Atomic because check_thread_slow() reads it from other threads (that is its purpose):
+  // written before `running_` is set (release), read after `running_` is seen (acquire).
+  std::atomic<std::thread::id> thread_id_{};
   uint32_t items_since_io_poll_ = 0;
   internal::TaskBase* current_task_ = nullptr;
   internal::TaskBase* tasks_head_ = nullptr;
   internal::TaskBase* tasks_tail_ = nullptr;
   size_t num_tasks_ = 0;
   ExceptionHandler handler_;
+  internal::WorkSource* source_ = nullptr;
+  Duration spin_before_park_{};
+  bool did_work_ = false;  // the last step ran something
+  std::atomic<uint64_t> items_run_{0};
+  std::atomic<uint64_t> parks_{0};
+  std::atomic<uint64_t> remote_items_{0};
+  std::atomic<size_t> ready_size_{0};
+  std::atomic<size_t> timers_size_{0};
 };
 
 namespace internal {
