@@ -15,6 +15,7 @@
 #include "loop/weft.h"
 #include "scheduler/blocking_pool.h"
 #include "scheduler/executor_call.h"
+#include "scheduler/runtime.h"
 #include "tests/scheduler/loop_thread.h"
 
 using namespace std::chrono_literals;
@@ -263,6 +264,29 @@ TEST(ToThread, StressManyTasksManyCalls) {
     for (int i = 0; i < kCallsPerTask; ++i) expected += static_cast<long>(t) * 1000 + i;
   }
   EXPECT_EQ(run(main()), expected);
+}
+
+// The default pool is shared by every loop: tasks spread over a 2-loop Runtime all use it.
+TEST(ToThread, SharedByTheLoopsOfARuntime) {
+  constexpr int kTasks = 16;
+  constexpr int kCalls = 100;
+  auto worker = [&](int t) -> Coro<long> {
+    long sum = 0;
+    for (int i = 0; i < kCalls; ++i) sum += co_await to_thread([t, i] { return t * 1000L + i; });
+    co_return sum;
+  };
+  auto main = [&]() -> Coro<long> {
+    std::vector<Task<long>> tasks;
+    for (int t = 0; t < kTasks; ++t) tasks.push_back(spawn(worker(t)));
+    long total = 0;
+    for (auto& task : tasks) total += co_await task;
+    co_return total;
+  };
+  long expected = 0;
+  for (int t = 0; t < kTasks; ++t) {
+    for (int i = 0; i < kCalls; ++i) expected += t * 1000L + i;
+  }
+  EXPECT_EQ(run(main(), RunOptions{.threads = 2}), expected);
 }
 
 TEST(ToThread, StressSubmitAllThenAwaitAll) {

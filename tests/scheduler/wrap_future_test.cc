@@ -12,6 +12,7 @@
 
 #include "loop/weft.h"
 #include "scheduler/concurrent_future.h"
+#include "scheduler/runtime.h"
 #include "tests/scheduler/loop_thread.h"
 
 using namespace std::chrono_literals;
@@ -204,6 +205,25 @@ TEST(WrapFuture, ResultForADestroyedLoopIsDropped) {
   std::thread late2([cf2]() mutable { cf2.set_result(6); });
   late2.join();
   EXPECT_EQ(cf2.get(), 6);
+}
+
+// Tasks on the loops of a Runtime await futures that plain threads complete.
+TEST(WrapFuture, TasksOnSeveralLoopsAwaitThreadCompletedFutures) {
+  constexpr int kFutures = 64;
+  std::vector<ConcurrentFuture<int>> cfs(kFutures);
+  std::thread producer([&] {
+    for (int i = kFutures - 1; i >= 0; --i) cfs[i].set_result(i);
+  });
+  auto waiter = [&](int i) -> Coro<int> { co_return co_await cfs[i]; };
+  auto main = [&]() -> Coro<long> {
+    std::vector<Task<int>> tasks;
+    for (int i = 0; i < kFutures; ++i) tasks.push_back(spawn(waiter(i)));
+    long sum = 0;
+    for (auto& t : tasks) sum += co_await t;
+    co_return sum;
+  };
+  EXPECT_EQ(run(main(), RunOptions{.threads = 2}), kFutures * (kFutures - 1) / 2);
+  producer.join();
 }
 
 // Many loops bridge to futures completed from many threads, in both orders.
