@@ -50,7 +50,6 @@
 #include "absl/functional/any_invocable.h"
 #include "loop/clock.h"
 #include "loop/errors.h"
-#include "loop/future.h"
 #include "loop/future_base.h"
 
 namespace weft {

@@ -1,5 +1,5 @@
 // to_thread and run_in_executor(fn): run a blocking call on the shared blocking pool and
-// await its result (asyncio.to_thread, and loop.run_in_executor(None, fn) ).
+// await its result (asyncio.to_thread, and loop.run_in_executor(None, fn)).
 //
 //   weft::Coro<size_t> count_lines(std::string path) {
 //     std::string text = co_await weft::to_thread(read_file, path);   // the loop keeps going
