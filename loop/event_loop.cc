@@ -5,7 +5,7 @@
 #include <cstring>
 #include <mutex>
 #include <sstream>
-#include <unordered_set>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -20,13 +20,16 @@ constinit thread_local EventLoop* t_running_loop = nullptr;
 
 namespace {
 
-// Live loops, so that a future that outlives its loop can tell before reporting through it.
+// Live loops, each with a serial number, so that a future that outlives its loop can tell
+// before reporting through it, and a cross-thread completion can tell before posting to it
+// (the serial tells a new loop at a recycled address from the one the completion was for).
 // std::mutex rather than absl::Mutex: Debian's Abseil is not built for TSan, which would
-// then not see this lock. Touched only when a loop is created or destroyed and on rare
-// reporting paths.
+// then not see this lock. Touched when a loop is created or destroyed, on rare reporting
+// paths and by schedule_threadsafe_if_alive.
 std::mutex g_loops_mu;
-std::unordered_set<const EventLoop*>& live_loops() {
-  static auto* loops = new std::unordered_set<const EventLoop*>();
+uint64_t g_next_loop_serial = 1;  // guarded by g_loops_mu
+std::unordered_map<const EventLoop*, uint64_t>& live_loops() {
+  static auto* loops = new std::unordered_map<const EventLoop*, uint64_t>();
   return *loops;
 }
 
@@ -41,6 +44,29 @@ std::string thread_name(std::thread::id id) {
 bool loop_is_alive(const EventLoop* loop) {
   std::lock_guard<std::mutex> lock(g_loops_mu);
   return live_loops().count(loop) != 0;
+}
+
+uint64_t loop_serial(const EventLoop* loop) {
+  std::lock_guard<std::mutex> lock(g_loops_mu);
+  auto it = live_loops().find(loop);
+  return it == live_loops().end() ? 0 : it->second;
+}
+
+void schedule_threadsafe_if_alive(EventLoop* loop, uint64_t serial, Runnable* r) {
+  {
+    // Holding the registry lock keeps ~EventLoop from getting past its unregistration, so the
+    // loop cannot go away while the item is pushed; the destructor then drains its inbox.
+    std::lock_guard<std::mutex> lock(g_loops_mu);
+    auto it = live_loops().find(loop);
+    if (it != live_loops().end() && it->second == serial && !loop->is_closed()) {
+      // As schedule_threadsafe, minus its discard: an item that races with close() stays in
+      // the inbox, which the loop's destructor drains on its own thread.
+      loop->inbox_.push(r);
+      loop->notify();
+      return;
+    }
+  }
+  r->discard();  // outside the lock: it may run destructors that take it
 }
 
 bool debug_from_environment() {
@@ -58,7 +84,7 @@ using internal::TaskBase;
 
 EventLoop::EventLoop() : debug_(internal::debug_from_environment()) {
   std::lock_guard<std::mutex> lock(internal::g_loops_mu);
-  internal::live_loops().insert(this);
+  internal::live_loops().emplace(this, internal::g_next_loop_serial++);
 }
 
 EventLoop::~EventLoop() {

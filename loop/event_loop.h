@@ -54,6 +54,7 @@ class Future;
 
 namespace internal {
 class TaskBase;
+void schedule_threadsafe_if_alive(EventLoop* loop, uint64_t serial, Runnable* r);
 }  // namespace internal
 
 class EventLoop {
@@ -188,6 +189,7 @@ class EventLoop {
   void run_until_done(internal::TaskBase& task);
 
  private:
+  friend void internal::schedule_threadsafe_if_alive(EventLoop*, uint64_t, internal::Runnable*);
   void run_once();
   void enter_run(const char* what);
   void leave_run();
@@ -239,6 +241,14 @@ extern constinit thread_local EventLoop* t_running_loop;
 // The same loop-liveness registry that lets a future outliving its loop report safely:
 // returns whether `loop` is a live EventLoop.
 bool loop_is_alive(const EventLoop* loop);
+// The serial number the registry gave `loop` (unique for the process), or 0 if `loop` is not
+// a live EventLoop. Any thread.
+uint64_t loop_serial(const EventLoop* loop);
+// Any thread. Hands `r` to `loop` as EventLoop::schedule_threadsafe does if `loop` is still the
+// live loop whose serial is `serial`; otherwise (destroyed meanwhile) discards `r`. For
+// completions that may arrive after the loop they are addressed to has been destroyed
+// (ConcurrentFuture bridges). Takes a process-wide lock: not for hot paths.
+void schedule_threadsafe_if_alive(EventLoop* loop, uint64_t serial, Runnable* r);
 }  // namespace internal
 
 inline EventLoop* EventLoop::current_or_null() noexcept { return internal::t_running_loop; }

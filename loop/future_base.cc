@@ -1,12 +1,35 @@
 #include "loop/future_base.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "loop/errors.h"
 #include "loop/event_loop.h"
 #include "loop/task_base.h"
 
 namespace weft::internal {
+
+namespace {
+
+// The reference a posted done-callback holds on its future. Released when the callback is
+// destroyed: after it ran (even if it threw), or unrun because a closing loop dropped it or
+// the loop was closed already. (Released by hand in the callback's body, it would leak in
+// the last two cases.)
+class PostedRef {
+ public:
+  explicit PostedRef(FutureBase* f) : f_(f) {}  // adopts a reference
+  PostedRef(PostedRef&& other) noexcept : f_(std::exchange(other.f_, nullptr)) {}
+  PostedRef& operator=(PostedRef&&) = delete;
+  ~PostedRef() {
+    if (f_) f_->unref();
+  }
+  FutureBase& get() const { return *f_; }
+
+ private:
+  FutureBase* f_;
+};
+
+}  // namespace
 
 FutureBase::~FutureBase() = default;
 
@@ -99,14 +122,7 @@ void FutureBase::complete_as(State s) {
 
 void FutureBase::post_callback(DoneCallbackFn fn) {
   ref();
-  auto call = [self = this, fn = std::move(fn)]() mutable {
-    // Release the reference even if fn throws (the loop reports the exception).
-    struct Unref {
-      FutureBase* f;
-      ~Unref() { f->unref(); }
-    } guard{self};
-    fn(*self);
-  };
+  auto call = [self = PostedRef(this), fn = std::move(fn)]() mutable { fn(self.get()); };
   EventLoop* loop = this->loop();
   try {
     if (EventLoop::current_or_null() == loop) {
