@@ -4,7 +4,8 @@
 //
 // <runtime> is `weft` or `onetbb`; <workload> is a WORKLOADS.md id's name (spawn_many,
 // spawn_many_remote, yield_many, ping_pong_xthread, ping_pong_local, chained_spawn,
-// fib_fork_join, timers, timer_cancel, idle_tasks_memory, skynet). `scale` multiplies the
+// fib_fork_join, timers, timer_cancel, blocking_pool, blocking_sleep, idle_tasks_memory,
+// skynet, and idle_cpu: the CPU an idle Runtime uses). `scale` multiplies the
 // sizes (default 1). Prints one line:
 //
 //   RESULT <runtime> <workload> <metric>=<value> ...
@@ -32,6 +33,7 @@
 #include "loop/weft.h"
 #include "oneapi/tbb/task_arena.h"
 #include "oneapi/tbb/task_group.h"
+#include "bench/workloads_pool.h"
 #include "scheduler/runtime.h"
 
 using namespace std::chrono_literals;
@@ -503,6 +505,16 @@ int main(int argc, char** argv) {
       {"weft", "idle_tasks_memory", weft_w9},
       {"weft", "skynet", weft_w10},
       {"weft", "idle_cpu", weft_idle_cpu},
+      {"weft", "blocking_pool",
+       [] {
+         result("weft", "blocking_pool",
+                fmt("calls_per_s=%.0f", weft_w7_blocking_pool(scale)));
+       }},
+      {"weft", "blocking_sleep",
+       [] {
+         result("weft", "blocking_sleep",
+                fmt("seconds=%.4f", weft_w7s_blocking_sleep(scale)));
+       }},
       {"onetbb", "spawn_many", tbb_w1},
       {"onetbb", "chained_spawn", tbb_w4},
       {"onetbb", "fib_fork_join", tbb_w5},
