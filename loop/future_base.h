@@ -57,6 +57,8 @@ class FutureBase {
   State state() const { return state_; }
   bool done() const { return state_ != State::kPending; }
   bool cancelled() const { return state_ == State::kCancelled; }
+  // Finished with an exception (not cancelled). Does not mark the exception retrieved.
+  bool has_exception() const { return state_ == State::kFinished && exception_ != nullptr; }
 
   // asyncio Future.cancel(): false if already done. Task overrides it.
   virtual bool cancel(std::string msg);

@@ -121,6 +121,7 @@ class TaskBase : public FutureBase, public Runnable {
 
  private:
   [[noreturn]] void throw_cancelled();
+  void deliver_cancel_to_wait();
   void complete();
   void destroy_frames();
 
