@@ -18,13 +18,9 @@ AsCompletedState::AsCompletedState(std::vector<FutureBase*> fs, std::optional<Du
     }
   }
   if (timeout && unreturned_ > 0) {
-    loop_ = &EventLoop::current();
-    loop_->timer_heap().push(this, loop_->time() + *timeout);
+    EventLoop& loop = EventLoop::current();
+    arm(&loop, loop.time() + *timeout);
   }
-}
-
-AsCompletedState::~AsCompletedState() {
-  if (in_heap()) loop_->timer_heap().remove(this);
 }
 
 void AsCompletedState::wait(TaskBase& task, WaitCanceller* canceller) {
@@ -52,7 +48,7 @@ void AsCompletedState::on_done(FutureBase&, uint32_t index) {
   }
 }
 
-void AsCompletedState::on_due() {
+void AsCompletedState::on_expire() {
   timed_out_ = true;
   watch_.stop();
   if (TaskBase* t = waiter_) {

@@ -34,23 +34,22 @@
 #include <vector>
 
 #include "loop/clock.h"
+#include "loop/deferred_timer.h"
 #include "loop/done_watch.h"
 #include "loop/ensure_future.h"
 #include "loop/future_base.h"
 #include "loop/task_base.h"
-#include "loop/timer_heap.h"
 #include "loop/wait.h"
 
 namespace weft {
 namespace internal {
 
 // The untyped part: completion order, the timeout, the waiting task.
-class AsCompletedState final : public DoneListener, public TimerBase {
+class AsCompletedState final : public DoneListener, public DeferredTimer {
  public:
   AsCompletedState(std::vector<FutureBase*> fs, std::optional<Duration> timeout);
   AsCompletedState(const AsCompletedState&) = delete;
   AsCompletedState& operator=(const AsCompletedState&) = delete;
-  ~AsCompletedState();
 
   // Whether next() can answer without suspending.
   bool ready() const { return !finished_.empty() || unreturned_ == 0 || timed_out_; }
@@ -62,13 +61,12 @@ class AsCompletedState final : public DoneListener, public TimerBase {
   size_t remaining() const { return unreturned_; }
 
   void on_done(FutureBase& f, uint32_t index) override;
-  void on_due() override;
+  void on_expire() override;
 
  private:
   std::vector<uint32_t> watched_index_to_input_;
   std::deque<uint32_t> finished_;  // input indices, in completion order
   DoneWatch watch_{this};
-  EventLoop* loop_ = nullptr;
   TaskBase* waiter_ = nullptr;
   size_t unreturned_;
   bool timed_out_ = false;

@@ -37,19 +37,22 @@ TimePoint loop_time() { return EventLoop::current().time(); }
 
 Timeout::Timeout(internal::TaskBase* task, std::optional<TimePoint> when)
     : task_(task), when_(when), cancelling_(task->cancelling()) {
-  arm();
+  arm_deadline();
 }
 
-Timeout::~Timeout() {
-  if (in_heap()) task_->loop()->timer_heap().remove(this);
-}
-
-void Timeout::arm() {
-  if (in_heap()) task_->loop()->timer_heap().remove(this);
-  // A deadline already past still goes through the timer heap: the scope expires at the
-  // next loop iteration, after the block has run up to its first suspension (asyncio
-  // schedules _on_timeout with call_soon in that case).
-  if (when_) task_->loop()->timer_heap().push(this, *when_);
+void Timeout::arm_deadline() {
+  if (when_) {
+    EventLoop* loop = task_->loop();
+    if (*when_ <= loop->time()) {
+      // Already past: expire from the ready queue, after what is there now but before the
+      // block's first suspension resumes (asyncio schedules _on_timeout with call_soon).
+      fire_soon(loop);
+    } else {
+      arm(loop, *when_);
+    }
+  } else {
+    disarm();
+  }
 }
 
 void Timeout::reschedule(std::optional<TimePoint> when) {
@@ -67,16 +70,16 @@ void Timeout::reschedule(std::optional<TimePoint> when) {
           "from inside the block");
   }
   when_ = when;
-  arm();
+  arm_deadline();
 }
 
-void Timeout::on_due() {
+void Timeout::on_expire() {
   state_ = State::kExpiring;
   task_->cancel("");
 }
 
 void Timeout::exit(std::exception_ptr error) {
-  if (in_heap()) task_->loop()->timer_heap().remove(this);
+  disarm();
   if (state_ == State::kExpiring) {
     state_ = State::kExpired;
     // Only if no other cancellation is pending was the CancelledError ours to convert.

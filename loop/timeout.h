@@ -41,18 +41,18 @@
 
 #include "loop/clock.h"
 #include "loop/coro.h"
+#include "loop/deferred_timer.h"
 #include "loop/ensure_future.h"
 #include "loop/future_base.h"
 #include "loop/task_base.h"
-#include "loop/timer_heap.h"
 
 namespace weft {
 
-class Timeout final : private internal::TimerBase {
+class Timeout final : private internal::DeferredTimer {
  public:
   Timeout(const Timeout&) = delete;
   Timeout& operator=(const Timeout&) = delete;
-  ~Timeout();
+  ~Timeout() = default;
 
   // The deadline on the loop's clock, or std::nullopt if there is none.
   std::optional<TimePoint> when() const { return when_; }
@@ -70,8 +70,8 @@ class Timeout final : private internal::TimerBase {
 
  private:
   enum class State { kEntered, kExpiring, kExpired, kExited };
-  void on_due() override;
-  void arm();
+  void on_expire() override;
+  void arm_deadline();
 
   internal::TaskBase* task_;
   std::optional<TimePoint> when_;

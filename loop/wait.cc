@@ -46,10 +46,7 @@ void WaitAwaiter::await_suspend(TaskBase& task) {
       ++pending_;
     }
   }
-  if (timeout_) {
-    EventLoop* loop = task.loop();
-    loop->timer_heap().push(this, loop->time() + *timeout_);
-  }
+  if (timeout_) arm(task.loop(), task.loop()->time() + *timeout_);
   task.set_waiting_on(this);
 }
 
@@ -61,7 +58,7 @@ void WaitAwaiter::on_done(FutureBase& f, uint32_t) {
   }
 }
 
-void WaitAwaiter::on_due() { finish(); }
+void WaitAwaiter::on_expire() { finish(); }
 
 void WaitAwaiter::finish() {
   stop();
@@ -70,7 +67,7 @@ void WaitAwaiter::finish() {
 
 void WaitAwaiter::stop() {
   watch_.stop();
-  if (in_heap()) task_->loop()->timer_heap().remove(this);
+  disarm();
 }
 
 bool WaitAwaiter::cancel_wait(const std::string& msg) {

@@ -32,11 +32,11 @@
 
 #include "loop/clock.h"
 #include "loop/coro.h"
+#include "loop/deferred_timer.h"
 #include "loop/done_watch.h"
 #include "loop/ensure_future.h"
 #include "loop/future_base.h"
 #include "loop/task_base.h"
-#include "loop/timer_heap.h"
 
 namespace weft {
 
@@ -57,7 +57,7 @@ namespace internal {
 
 // Suspends until the condition holds, the deadline passes, or the task is cancelled.
 // Awaited as an lvalue from wait_impl().
-class WaitAwaiter final : public WaitCanceller, public DoneListener, public TimerBase {
+class WaitAwaiter final : public WaitCanceller, public DoneListener, public DeferredTimer {
  public:
   WaitAwaiter(const std::vector<FutureBase*>& fs, std::optional<Duration> timeout,
               ReturnWhen return_when)
@@ -72,7 +72,7 @@ class WaitAwaiter final : public WaitCanceller, public DoneListener, public Time
 
   bool cancel_wait(const std::string& msg) override;
   void on_done(FutureBase& f, uint32_t index) override;
-  void on_due() override;
+  void on_expire() override;
 
  private:
   void stop();

@@ -7,7 +7,6 @@
 namespace weft::internal {
 
 WaitForAwaiter::~WaitForAwaiter() {
-  if (in_heap()) task_->loop()->timer_heap().remove(this);
   if (waiting_ && !inner_->done()) inner_->remove_waiter(task_);  // the frame was abandoned
   if (outer_cancelled_ && inner_->has_exception()) {
     report_child_exception(*inner_,
@@ -24,10 +23,7 @@ bool WaitForAwaiter::await_suspend(TaskBase& task) {
   }
   inner_->add_waiter(&task);
   waiting_ = true;
-  if (timeout_ && !expired_) {
-    EventLoop* loop = task.loop();
-    loop->timer_heap().push(this, loop->time() + *timeout_);
-  }
+  if (timeout_ && !expired_) arm(task.loop(), task.loop()->time() + *timeout_);
   task.set_waiting_on(this);
   return true;
 }
@@ -38,12 +34,12 @@ void WaitForAwaiter::expire() {
   expired_ = inner_->cancel("");
 }
 
-void WaitForAwaiter::on_due() { expire(); }
+void WaitForAwaiter::on_expire() { expire(); }
 
 bool WaitForAwaiter::cancel_wait(const std::string& msg) {
   // Keep waiting for the inner to finish, then raise CancelledError whatever it did.
   outer_cancelled_ = true;
-  if (in_heap()) task_->loop()->timer_heap().remove(this);
+  disarm();
   inner_->cancel(msg);
   task_->request_cancel_delivery(msg);
   return true;
@@ -51,7 +47,7 @@ bool WaitForAwaiter::cancel_wait(const std::string& msg) {
 
 void WaitForAwaiter::await_resume() {
   waiting_ = false;
-  if (in_heap()) task_->loop()->timer_heap().remove(this);
+  disarm();
   if (expired_ && inner_->cancelled()) {
     inner_->mark_retrieved();
     throw TimeoutError("wait_for(): the timeout elapsed; the awaited task was cancelled");

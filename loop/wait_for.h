@@ -31,16 +31,16 @@
 
 #include "loop/clock.h"
 #include "loop/coro.h"
+#include "loop/deferred_timer.h"
 #include "loop/ensure_future.h"
 #include "loop/future_base.h"
 #include "loop/task_base.h"
-#include "loop/timer_heap.h"
 
 namespace weft {
 namespace internal {
 
 // Waits for `inner` with a deadline, on behalf of the awaiting task. Awaited as an lvalue.
-class WaitForAwaiter final : public WaitCanceller, public TimerBase {
+class WaitForAwaiter final : public WaitCanceller, public DeferredTimer {
  public:
   WaitForAwaiter(FutureBase* inner, std::optional<Duration> timeout)
       : inner_(inner), timeout_(timeout) {}
@@ -55,7 +55,7 @@ class WaitForAwaiter final : public WaitCanceller, public TimerBase {
   void await_resume();
 
   bool cancel_wait(const std::string& msg) override;
-  void on_due() override;
+  void on_expire() override;
 
  private:
   void expire();
