@@ -185,15 +185,19 @@ class [[nodiscard]] AsyncGenerator {
       move_value_ = true;
       return YieldAwaiter{this};
     }
-    YieldAwaiter yield_value(const T& v) noexcept {
+    YieldAwaiter yield_value(const T& v) noexcept
+      requires std::is_copy_constructible_v<T>
+    {
       value_ = const_cast<T*>(std::addressof(v));
       move_value_ = false;
       return YieldAwaiter{this};
     }
     std::optional<T> take_value() {
       T* v = static_cast<T*>(value_);
-      if (move_value_) return std::optional<T>(std::move(*v));
-      return std::optional<T>(*v);
+      if constexpr (std::is_copy_constructible_v<T>) {
+        if (!move_value_) return std::optional<T>(*v);
+      }
+      return std::optional<T>(std::move(*v));
     }
   };
 

@@ -45,13 +45,6 @@
 namespace weft {
 namespace internal {
 
-// Whether `co_await a` is valid inside a Coro.
-template <class A>
-concept CoroAwaitable = InlineAwaitable<A> || requires(A&& a) {
-  get_awaiter(std::forward<A>(a)).await_ready();
-  get_awaiter(std::forward<A>(a)).await_resume();
-};
-
 // Calls the resource's own aclose().
 struct CallAclose {
   template <class R>

@@ -42,6 +42,13 @@ struct IsFuture<Future<T>> : std::true_type {};
 template <class H>
 concept FutureHandle = IsTask<std::remove_cvref_t<H>>::value || IsFuture<std::remove_cvref_t<H>>::value;
 
+// Whether `co_await a` is valid inside a Coro.
+template <class A>
+concept CoroAwaitable = InlineAwaitable<A> || requires(A&& a) {
+  get_awaiter(std::forward<A>(a)).await_ready();
+  get_awaiter(std::forward<A>(a)).await_resume();
+};
+
 // What `co_await a` gives inside a Coro.
 template <class A>
 using RawAwaitResult = decltype(get_awaiter(std::declval<CoroPromiseBase&>().await_transform(

@@ -16,6 +16,7 @@
 
 #include <exception>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "loop/errors.h"
@@ -44,13 +45,22 @@ class ExceptionGroup : public Error {
   template <class E>
   void collect(std::vector<std::exception_ptr>& out) const {
     for (const std::exception_ptr& e : exceptions_) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const E&) {
-        out.push_back(e);
-      } catch (const ExceptionGroup& nested) {
-        nested.collect<E>(out);
-      } catch (...) {
+      if constexpr (std::is_same_v<E, ExceptionGroup>) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const ExceptionGroup&) {
+          out.push_back(e);
+        } catch (...) {
+        }
+      } else {
+        try {
+          std::rethrow_exception(e);
+        } catch (const ExceptionGroup& nested) {  // searched, not matched as a whole
+          nested.collect<E>(out);
+        } catch (const E&) {
+          out.push_back(e);
+        } catch (...) {
+        }
       }
     }
   }

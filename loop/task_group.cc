@@ -68,14 +68,15 @@ void TaskGroupState::check_can_create() const {
 }
 
 void TaskGroupState::adopt(TaskBase* child) {
-  tasks_.insert(child);
-  child->add_done_callback([self = StateRef(this)](FutureBase& f) {
-    self->on_task_done(static_cast<TaskBase&>(f));
+  uint64_t seq = next_seq_++;
+  tasks_.emplace(seq, child);
+  child->add_done_callback([self = StateRef(this), seq](FutureBase& f) {
+    self->on_task_done(static_cast<TaskBase&>(f), seq);
   });
 }
 
-void TaskGroupState::on_task_done(TaskBase& child) {
-  tasks_.erase(&child);
+void TaskGroupState::on_task_done(TaskBase& child, uint64_t seq) {
+  tasks_.erase(seq);
   if (waiting_ && tasks_.empty()) {
     waiting_ = false;
     parent_->wake_from_wait();
@@ -101,7 +102,9 @@ void TaskGroupState::abort() {
   aborting_ = true;
   // Cancelling may not complete a task synchronously, but copy anyway: a Future-like child
   // could, and its callback (scheduled, not run) would then edit the set.
-  std::vector<TaskBase*> children(tasks_.begin(), tasks_.end());
+  std::vector<TaskBase*> children;
+  children.reserve(tasks_.size());
+  for (const auto& [seq, t] : tasks_) children.push_back(t);
   for (TaskBase* t : children) {
     if (!t->done()) t->cancel("");
   }

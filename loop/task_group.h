@@ -33,6 +33,7 @@
 #define WEFT_LOOP_TASK_GROUP_H_
 
 #include <atomic>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -41,7 +42,7 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/btree_map.h"
 #include "loop/coro.h"
 #include "loop/ensure_future.h"
 #include "loop/event_loop.h"
@@ -85,13 +86,15 @@ class TaskGroupState final : public WaitCanceller {
 
  private:
   ~TaskGroupState() = default;
-  void on_task_done(TaskBase& child);
+  void on_task_done(TaskBase& child, uint64_t seq);
   void abort();
 
   std::atomic<uint32_t> refs_{1};
   EventLoop* loop_;
   TaskBase* parent_;
-  absl::flat_hash_set<TaskBase*> tasks_;
+  // Pending children by creation order (abort() cancels them in that order).
+  absl::btree_map<uint64_t, TaskBase*> tasks_;
+  uint64_t next_seq_ = 0;
   std::vector<std::exception_ptr> errors_;
   std::exception_ptr propagate_cancel_;
   // The message of a cancellation the group absorbed (raising ExceptionGroup instead),

@@ -9,7 +9,8 @@
 //     co_return co_await read_reply();
 //   });
 //   co_await weft::timeout(100ms, [&]() -> weft::Coro<void> { co_await step(); });
-//   int n = co_await weft::timeout_at(deadline, count_rows());     // or just a Coro
+//   int n = co_await weft::timeout_at(deadline, count_rows());     // or a Coro (or any
+//                                                                  // other awaitable)
 //
 // When the deadline passes, the task running the block is cancelled (Task::cancel());
 // when the CancelledError comes out of the block, the scope turns it into TimeoutError.
@@ -89,9 +90,9 @@ auto start_timeout_body(F& body, Timeout& scope) {
   } else if constexpr (std::invocable<F&>) {
     return std::invoke(body);
   } else {
-    static_assert(IsCoro<F>::value,
-                  "the block of timeout()/timeout_at() must be a Coro, or a callable returning "
-                  "a Coro that takes Timeout& or nothing");
+    static_assert(CoroAwaitable<F&&>,
+                  "the block of timeout()/timeout_at() must be a callable returning a Coro "
+                  "(taking Timeout& or nothing), a Coro, or another awaitable");
     return std::move(body);
   }
 }

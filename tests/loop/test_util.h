@@ -71,6 +71,9 @@ inline std::string what_of(const std::exception_ptr& e) {
   return c.exception_text();
 }
 
+// Returns what `gate` is set to: a task that finishes exactly when the test says so.
+inline Coro<int> value_when(Future<int> gate) { co_return co_await gate; }
+
 // Lets every task that is ready run once more (a few loop iterations).
 inline Coro<void> run_briefly(int iterations = 3) {
   for (int i = 0; i < iterations; ++i) co_await sleep(Duration::zero());

@@ -218,10 +218,12 @@ TEST(WaitFor, InnerFailingWhileTheOuterIsCancelledIsReported) {
 
 TEST(WaitFor, ShieldInsideWaitForTimesOutAndTheShieldedWorkGoesOn) {
   auto main = []() -> Coro<void> {
-    Task<int> work = create_task(value_after(9, 2ms));
+    Future<int> gate = EventLoop::current().create_future<int>();
+    Task<int> work = create_task(testing::value_when(gate));
     EXPECT_THROW(co_await wait_for(shield(work), 1ms), TimeoutError);
     EXPECT_FALSE(work.done());
     EXPECT_FALSE(work.cancelled());
+    gate.set_result(9);
     EXPECT_EQ(co_await work, 9);
   };
   run(main());
