@@ -14,6 +14,7 @@ AsCompletedState::AsCompletedState(std::vector<FutureBase*> fs, std::optional<Du
       finished_.push_back(i);
     } else {
       watch_.watch(fs[i]);
+      watched_.push_back(fs[i]);
       watched_index_to_input_.push_back(i);
     }
   }
@@ -50,6 +51,11 @@ void AsCompletedState::on_done(FutureBase&, uint32_t index) {
 
 void AsCompletedState::on_expire() {
   timed_out_ = true;
+  // Those that finished before the deadline but whose done-callback has not run yet still
+  // count as finished in time.
+  for (uint32_t w = 0; w < watched_.size(); ++w) {
+    if (!watch_.reported(w) && watched_[w]->done()) finished_.push_back(watched_index_to_input_[w]);
+  }
   watch_.stop();
   if (TaskBase* t = waiter_) {
     waiter_ = nullptr;

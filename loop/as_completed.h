@@ -64,6 +64,7 @@ class AsCompletedState final : public DoneListener, public DeferredTimer {
   void on_expire() override;
 
  private:
+  std::vector<FutureBase*> watched_;
   std::vector<uint32_t> watched_index_to_input_;
   std::deque<uint32_t> finished_;  // input indices, in completion order
   DoneWatch watch_{this};

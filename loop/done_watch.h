@@ -40,6 +40,8 @@ class DoneWatch {
   uint32_t watch(FutureBase* f);
   // No further on_done() calls; removes the callbacks that have not fired.
   void stop();
+  // Whether on_done() has been called for `index`.
+  bool reported(uint32_t index) const { return entries_[index].reported; }
   // How many watched futures have not been reported yet.
   size_t num_unreported() const { return unreported_; }
 

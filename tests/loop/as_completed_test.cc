@@ -27,9 +27,15 @@ Coro<int> fail_after(Duration d, std::string what) {
 
 TEST(AsCompleted, GivesTasksInCompletionOrder) {
   auto main = []() -> Coro<void> {
-    std::vector<Task<int>> ts = {create_task(value_after(1, 3ms)), create_task(value_after(2, 1ms)),
-                                 create_task(value_after(3, 2ms))};
+    std::vector<Future<int>> gates = testing::make_gates(3);
+    std::vector<Task<int>> ts;
+    for (int i = 0; i < 3; ++i) ts.push_back(create_task(testing::value_when(gates[i])));
     auto finished = as_completed(ts);
+    EventLoop::current().call_soon([gates]() mutable {
+      gates[1].set_result(2);
+      gates[2].set_result(3);
+      gates[0].set_result(1);
+    });
     EXPECT_EQ(finished.remaining(), 3u);
     std::vector<int> order;
     while (std::optional<Task<int>> t = co_await finished.next()) {
@@ -45,10 +51,15 @@ TEST(AsCompleted, GivesTasksInCompletionOrder) {
 
 TEST(AsCompleted, CorosAreScheduledAtOnce) {
   auto main = []() -> Coro<void> {
+    std::vector<Future<int>> gates = testing::make_gates(2);
     std::vector<Coro<int>> coros;
-    coros.push_back(value_after(1, 2ms));
-    coros.push_back(value_after(2, 1ms));
+    coros.push_back(testing::value_when(gates[0]));
+    coros.push_back(testing::value_when(gates[1]));
     auto finished = as_completed(coros);
+    EventLoop::current().call_soon([gates]() mutable {
+      gates[1].set_result(2);
+      gates[0].set_result(1);
+    });
     std::vector<int> order;
     while (auto t = co_await finished.next()) order.push_back(t->result());
     EXPECT_EQ(order, (std::vector<int>{2, 1}));
@@ -58,12 +69,14 @@ TEST(AsCompleted, CorosAreScheduledAtOnce) {
 
 TEST(AsCompleted, FailedTasksAreGivenToo) {
   auto main = []() -> Coro<void> {
-    std::vector<Task<int>> ts = {create_task(fail_after(1ms, "boom")),
-                                 create_task(value_after(2, 2ms))};
+    Future<int> gate = EventLoop::current().create_future<int>();
+    std::vector<Task<int>> ts = {create_task(fail_after(0s, "boom")),
+                                 create_task(testing::value_when(gate))};
     auto finished = as_completed(ts);
     std::optional<Task<int>> first = co_await finished.next();
     CO_ASSERT_TRUE(first.has_value());
     EXPECT_THROW(co_await *first, std::runtime_error);
+    gate.set_result(2);
     std::optional<Task<int>> second = co_await finished.next();
     CO_ASSERT_TRUE(second.has_value());
     EXPECT_EQ(second->result(), 2);
@@ -107,7 +120,8 @@ TEST(AsCompleted, TasksDoneBeforeTheTimeoutAreStillGiven) {
 
 TEST(AsCompleted, CancellingTheConsumerLeavesTheTasksAlone) {
   auto main = []() -> Coro<void> {
-    std::vector<Task<int>> ts = {create_task(value_after(1, 2ms))};
+    Future<int> gate = EventLoop::current().create_future<int>();
+    std::vector<Task<int>> ts = {create_task(testing::value_when(gate))};
     Task<int> consumer = create_task([](std::vector<Task<int>> ts) -> Coro<int> {
       auto finished = as_completed(ts);
       auto t = co_await finished.next();
@@ -117,6 +131,7 @@ TEST(AsCompleted, CancellingTheConsumerLeavesTheTasksAlone) {
     consumer.cancel();
     EXPECT_THROW(co_await consumer, CancelledError);
     EXPECT_FALSE(ts[0].done());
+    gate.set_result(1);
     EXPECT_EQ(co_await ts[0], 1);
   };
   run(main());
@@ -149,14 +164,18 @@ TEST(AsCompleted, DoneTasksComeFirstInInputOrderAndDuplicatesAreDropped) {
 
 TEST(AsCompleted, TwoConsumersAtOnceIsAnError) {
   auto main = []() -> Coro<void> {
-    std::vector<Task<int>> ts = {create_task(value_after(1, 1ms)), create_task(value_after(2, 2ms))};
+    std::vector<Future<int>> gates = testing::make_gates(2);
+    std::vector<Task<int>> ts = {create_task(testing::value_when(gates[0])),
+                                 create_task(testing::value_when(gates[1]))};
     auto finished = as_completed(ts);
     Task<int> first = create_task([](AsCompleted<Task<int>>* f) -> Coro<int> {
       co_return (co_await f->next())->result();
     }(&finished));
     co_await sleep(0s);
     EXPECT_THROW(co_await finished.next(), RuntimeError);
+    gates[0].set_result(1);
     EXPECT_EQ(co_await first, 1);
+    gates[1].set_result(2);
     EXPECT_EQ((co_await finished.next())->result(), 2);
   };
   run(main());

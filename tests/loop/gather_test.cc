@@ -43,14 +43,14 @@ Coro<int> fail_after(Duration d, std::string what) {
   throw std::runtime_error(what);
 }
 
-// Waits until cancelled, then spends `cleanup` (awaiting) before re-raising.
-Coro<int> cancellable(Duration cleanup, std::vector<std::string>* log, std::string name) {
+// Waits until cancelled, then spends `cleanup` loop iterations before re-raising.
+Coro<int> cancellable(int cleanup, std::vector<std::string>* log, std::string name) {
   try {
     co_await sleep(1h);
   } catch (const CancelledError& e) {
     log->push_back(name + " cancelled: " + e.message());
   }
-  co_await sleep(cleanup);
+  co_await testing::yield_times(cleanup);
   log->push_back(name + " cleaned up");
   throw CancelledError("re-raised by " + name);
 }
@@ -58,8 +58,20 @@ Coro<int> cancellable(Duration cleanup, std::vector<std::string>* log, std::stri
 TEST(Gather, ResultsInArgumentOrderWhateverTheCompletionOrder) {
   std::vector<int> order;
   auto main = [&]() -> Coro<void> {
-    auto [a, b, c] = co_await gather(value_after(1, 3ms, &order), value_after(2, 1ms, &order),
-                                     value_after(3, 2ms, &order));
+    std::vector<Future<int>> gates = testing::make_gates(3);
+    auto logged = [](Future<int> gate, std::vector<int>* order) -> Coro<int> {
+      int v = co_await gate;
+      order->push_back(v);
+      co_return v;
+    };
+    auto g = gather(logged(gates[0], &order), logged(gates[1], &order), logged(gates[2], &order));
+    // Runs after the children's first steps: they wait on their gates by then.
+    EventLoop::current().call_soon([gates]() mutable {
+      gates[1].set_result(2);
+      gates[2].set_result(3);
+      gates[0].set_result(1);
+    });
+    auto [a, b, c] = co_await std::move(g);
     EXPECT_EQ(a, 1);
     EXPECT_EQ(b, 2);
     EXPECT_EQ(c, 3);
@@ -147,8 +159,16 @@ TEST(Gather, FirstFailureInCompletionOrderPropagatesAndSiblingsKeepRunning) {
   auto main = []() -> Coro<void> {
     Future<int> gate = EventLoop::current().create_future<int>();
     Task<int> sibling = create_task(testing::value_when(gate));
+    std::vector<Future<int>> gates = testing::make_gates(2);
+    Task<void> opener = create_task([](std::vector<Future<int>> gates) -> Coro<void> {
+      co_await sleep(0s);
+      gates[1].set_result(0);  // "early" fails first
+      co_await testing::yield_times(3);
+      gates[0].set_result(0);
+    }(gates));
     try {
-      co_await gather(fail_after(2ms, "late"), fail_after(1ms, "early"), sibling);
+      co_await gather(testing::fail_when(gates[0], "late"), testing::fail_when(gates[1], "early"),
+                      sibling);
       ADD_FAILURE() << "gather did not raise";
     } catch (const std::runtime_error& e) {
       EXPECT_STREQ(e.what(), "early");
@@ -156,12 +176,13 @@ TEST(Gather, FirstFailureInCompletionOrderPropagatesAndSiblingsKeepRunning) {
     EXPECT_FALSE(sibling.done());
     gate.set_result(5);
     EXPECT_EQ(co_await sibling, 5);  // not cancelled
+    co_await opener;
   };
   HandlerLog log;
   auto wrapper = [&]() -> Coro<void> {
     log.install();
     co_await main();
-    co_await sleep(3ms);  // let "late" fail too
+    co_await testing::run_briefly();  // "late" has failed: its report is due
   };
   run(wrapper());
   // asyncio silences the later failure of a sibling; weft reports it (nobody else can see it).
@@ -189,7 +210,7 @@ TEST(Gather, AlreadyFailedChildRaisesWithoutWaiting) {
 TEST(Gather, ChildCancelledBySomeoneElseRaisesCancelledErrorInTheAwaiter) {
   auto main = []() -> Coro<void> {
     std::vector<std::string> log;
-    Task<int> victim = create_task(cancellable(0s, &log, "victim"));
+    Task<int> victim = create_task(cancellable(0, &log, "victim"));
     Task<int> other = create_task(value_after(2, 1ms));
     Task<void> killer = create_task([](Task<int> v) -> Coro<void> {
       co_await sleep(0s);
@@ -214,7 +235,7 @@ TEST(Gather, ChildCancelledBySomeoneElseRaisesCancelledErrorInTheAwaiter) {
 TEST(Gather, ReturnExceptionsPutsEachOutcomeInItsSlot) {
   auto main = []() -> Coro<void> {
     std::vector<std::string> log;
-    Task<int> victim = create_task(cancellable(0s, &log, "victim"));
+    Task<int> victim = create_task(cancellable(0, &log, "victim"));
     Task<void> killer = create_task([](Task<int> v) -> Coro<void> {
       co_await sleep(0s);
       v.cancel();
@@ -264,8 +285,7 @@ TEST(Gather, CancellingTheAwaiterCancelsEveryChildAndWaitsForTheirCleanup) {
   std::vector<std::string> log;
   auto main = [&]() -> Coro<void> {
     Task<std::tuple<int, int, int>> g = create_task(
-        gather(cancellable(2ms, &log, "a"), cancellable(0s, &log, "b"),
-               cancellable(1ms, &log, "c")));
+        gather(cancellable(2, &log, "a"), cancellable(0, &log, "b"), cancellable(1, &log, "c")));
     co_await sleep(1ms);
     g.cancel("stop");
     try {
@@ -280,7 +300,7 @@ TEST(Gather, CancellingTheAwaiterCancelsEveryChildAndWaitsForTheirCleanup) {
   };
   run(main());
   EXPECT_EQ(log, (std::vector<std::string>{"a cancelled: stop", "b cancelled: stop",
-                                           "c cancelled: stop", "b cleaned up", "c cleaned up",
+                                           "b cleaned up", "c cancelled: stop", "c cleaned up",
                                            "a cleaned up", "gather raised"}));
 }
 
@@ -320,7 +340,7 @@ TEST(Gather, ChildFailingDuringCancellationIsReportedNotLost) {
   auto main = [&]() -> Coro<void> {
     handler.install();
     std::vector<std::string> log;
-    auto g = create_task(gather(fail_in_cleanup(), cancellable(1ms, &log, "slow")));
+    auto g = create_task(gather(fail_in_cleanup(), cancellable(1, &log, "slow")));
     co_await sleep(0s);
     g.cancel();
     bool raised = false;

@@ -3,6 +3,7 @@
 #define WEFT_TESTS_LOOP_TEST_UTIL_H_
 
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,24 @@ inline std::string what_of(const std::exception_ptr& e) {
 
 // Returns what `gate` is set to: a task that finishes exactly when the test says so.
 inline Coro<int> value_when(Future<int> gate) { co_return co_await gate; }
+
+// Fails with std::runtime_error(what) when `gate` is set.
+inline Coro<int> fail_when(Future<int> gate, std::string what) {
+  co_await gate;
+  throw std::runtime_error(what);
+}
+
+// `n` trips through the loop: orders steps without depending on the clock.
+inline Coro<void> yield_times(int n) {
+  for (int i = 0; i < n; ++i) co_await sleep(Duration::zero());
+}
+
+// Futures that the test completes in an order of its choosing.
+inline std::vector<Future<int>> make_gates(size_t n) {
+  std::vector<Future<int>> gates;
+  for (size_t i = 0; i < n; ++i) gates.push_back(EventLoop::current().create_future<int>());
+  return gates;
+}
 
 // Lets every task that is ready run once more (a few loop iterations).
 inline Coro<void> run_briefly(int iterations = 3) {

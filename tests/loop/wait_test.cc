@@ -59,13 +59,17 @@ TEST(Wait, FirstCompletedLeavesTheRestPendingAndRunning) {
 
 TEST(Wait, FirstExceptionIgnoresCancellationsAndCountsExceptions) {
   auto main = []() -> Coro<void> {
+    Future<int> gate = EventLoop::current().create_future<int>();
     Task<int> cancelled = create_task(value_after(0, 1h));
-    Task<int> failing = create_task(fail_after(2ms, "boom"));
+    Task<int> failing = create_task(testing::fail_when(gate, "boom"));
     Task<int> slow = create_task(value_after(1, 1h));
-    Task<void> killer = create_task([](Task<int> t) -> Coro<void> {
-      co_await sleep(1ms);
+    // First the cancellation (which must not end the wait), then the failure (which must).
+    Task<void> killer = create_task([](Task<int> t, Future<int> gate) -> Coro<void> {
+      co_await sleep(0s);
       t.cancel();
-    }(cancelled));
+      co_await testing::yield_times(3);
+      gate.set_result(0);
+    }(cancelled, gate));
     // (GCC 12 miscompiles an initializer_list temporary inside a co_await expression.)
     std::vector<Task<int>> ts = {cancelled, failing, slow};
     auto [done, pending] = co_await wait(ts, std::nullopt, FIRST_EXCEPTION);
