@@ -24,7 +24,12 @@
 // expected to propagate out of the body (or the body may return). A body that co_yields
 // again raises RuntimeError from aclose(); a different exception propagates from it. On a
 // generator not started or already finished, aclose() does nothing. Afterwards next()
-// gives std::nullopt. GeneratorExit, like CancelledError, is not a std::exception.
+// gives std::nullopt. GeneratorExit, like CancelledError, is not a std::exception. C++
+// forbids co_await inside a catch block, so asynchronous cleanup goes after it:
+//
+//   bool closing = false;
+//   try { for (;;) co_yield co_await read(); } catch (const weft::GeneratorExit&) { closing = true; }
+//   if (closing) { co_await flush(); throw weft::GeneratorExit(); }
 //
 // Ownership and cleanup: AsyncGenerator owns the frame (movable, not copyable).
 //   - Destroyed before it has finished, it destroys the frame at once: the body's

@@ -16,7 +16,9 @@
 // Errors (as asyncio): without return_exceptions the first child to fail (in completion
 // order) makes the gather raise that exception at once, and the other children keep
 // running; a child cancelled by someone else makes it raise CancelledError. With
-// return_exceptions nothing is raised for a child: its slot holds the exception.
+// return_exceptions nothing is raised for a child: its slot holds the exception. Unlike
+// asyncio, a sibling that fails after the first error is not silenced: if nobody retrieves
+// its exception, it is reported as "never retrieved" like any task's.
 //
 // Cancellation: cancelling the task that awaits the gather cancels every child that is not
 // done (with the same message). Unlike asyncio, the gather then waits until every child
@@ -28,8 +30,9 @@
 // Results are moved out of tasks the gather created and of handles passed as rvalues
 // (`gather(std::move(t))`); a Task passed as an lvalue keeps its value (copied out).
 //
-// The children are created when gather() is called; the returned Coro only waits for them
-// (await it, or wrap it in a Task). Owning loop only.
+// The children are created when gather() is called (a Coro argument is consumed, even an
+// lvalue); the returned Coro only waits for them (await it, or wrap it in a Task). Owning
+// loop only; called with no loop running, it raises RuntimeError (from create_task).
 #ifndef WEFT_LOOP_GATHER_H_
 #define WEFT_LOOP_GATHER_H_
 

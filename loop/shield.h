@@ -23,6 +23,7 @@
 
 #include "loop/coro.h"
 #include "loop/ensure_future.h"
+#include "loop/future_awaiter.h"
 #include "loop/future_base.h"
 #include "loop/task_base.h"
 
@@ -42,6 +43,7 @@ class ShieldAwaiter final : public WaitCanceller {
 
   bool await_ready() const { return inner_->done(); }
   void await_suspend(TaskBase& task) {
+    if (inner_ == static_cast<FutureBase*>(&task)) throw_self_await(task);
     task_ = &task;
     inner_->add_waiter(&task);
     waiting_ = true;

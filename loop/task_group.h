@@ -123,6 +123,9 @@ class TaskGroupExitAwaiter {
   TaskGroupState* s_;
 };
 
+template <class R, class F>
+Coro<R> task_group_impl(F body);
+
 }  // namespace internal
 
 class TaskGroup {
@@ -155,11 +158,12 @@ class TaskGroup {
   // Children not yet done.
   size_t size() const { return s_->num_children(); }
 
-  // Internal: for task_group_impl.
+ private:
+  template <class R, class F>
+  friend Coro<R> internal::task_group_impl(F body);
   explicit TaskGroup(internal::TaskGroupState* adopted) : s_(adopted) {}
   internal::TaskGroupState* state() const { return s_; }
 
- private:
   internal::TaskGroupState* s_;
 };
 

@@ -49,6 +49,11 @@
 
 namespace weft {
 
+namespace internal {
+template <class R, class F>
+Coro<R> timeout_impl(std::optional<Duration> delay, std::optional<TimePoint> when, F body);
+}  // namespace internal
+
 class Timeout final : private internal::DeferredTimer {
  public:
   Timeout(const Timeout&) = delete;
@@ -63,13 +68,17 @@ class Timeout final : private internal::DeferredTimer {
   // True once the deadline has passed (the scope cancelled its task).
   bool expired() const { return state_ == State::kExpiring || state_ == State::kExpired; }
 
-  // Internal: used by the timeout coroutine.
+ private:
+  template <class R, class F>
+  friend Coro<R> internal::timeout_impl(std::optional<Duration> delay,
+                                        std::optional<TimePoint> when, F body);
+
+  // Enters the scope in `task`.
   Timeout(internal::TaskBase* task, std::optional<TimePoint> when);
   // Leaves the scope; `error` is what the block raised (or null). Rethrows it, or raises
   // TimeoutError in its place when this scope's expiry caused it.
   void exit(std::exception_ptr error);
 
- private:
   enum class State { kEntered, kExpiring, kExpired, kExited };
   void on_expire() override;
   void arm_deadline();

@@ -16,6 +16,7 @@ WaitForAwaiter::~WaitForAwaiter() {
 }
 
 bool WaitForAwaiter::await_suspend(TaskBase& task) {
+  if (inner_ == static_cast<FutureBase*>(&task)) throw_self_await(task);
   task_ = &task;
   if (timeout_ && *timeout_ <= Duration::zero()) {
     expire();

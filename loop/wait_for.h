@@ -33,6 +33,7 @@
 #include "loop/coro.h"
 #include "loop/deferred_timer.h"
 #include "loop/ensure_future.h"
+#include "loop/future_awaiter.h"
 #include "loop/future_base.h"
 #include "loop/task_base.h"
 
