@@ -43,8 +43,10 @@
 //     valid and gives std::nullopt.
 //
 // Misuse: next() or aclose() while the generator is already running (suspended in an await
-// inside its body on behalf of another next()) raises RuntimeError. Owning loop only: the
-// generator runs in the task that awaits next().
+// inside its body on behalf of another next()) raises RuntimeError. Destroying the
+// AsyncGenerator while another task is inside next() or aclose() is undefined (as
+// destroying a Coro that another task is running). Owning loop only: the generator runs in
+// the task that awaits next().
 #ifndef WEFT_LOOP_ASYNC_GENERATOR_H_
 #define WEFT_LOOP_ASYNC_GENERATOR_H_
 
@@ -107,6 +109,8 @@ class AsyncGenPromiseBase : public CoroPromiseBase, public AsyncGenNode {
     set_continuation(consumer);
     if constexpr (std::is_base_of_v<CoroPromiseBase, P>) {
       set_task(consumer.promise().task());
+    } else {
+      set_task(nullptr);  // not in a weft task: the body's weft awaits will say so
     }
     running_ = true;
     if (!started_) on_first_resume();

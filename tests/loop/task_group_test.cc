@@ -338,6 +338,34 @@ TEST(TaskGroup, TimeoutInsideAChildIsThatChildsError) {
   run(main());
 }
 
+// CPython test_taskgroup_16-ish: a failure inside a nested group reaches the outer group as
+// the inner group's ExceptionGroup; the outer group then cancels its own children.
+TEST(TaskGroup, NestedGroups) {
+  std::vector<std::string> log;
+  auto main = [&]() -> Coro<void> {
+    try {
+      co_await task_group([&](TaskGroup& outer) -> Coro<void> {
+        outer.create_task(cancellable(&log, "outer child"));
+        co_await task_group([&](TaskGroup& inner) -> Coro<void> {
+          inner.create_task(cancellable(&log, "inner child"));
+          inner.create_task(fail_after(0s, "deep"));
+          co_await sleep(1h);
+        });
+        ADD_FAILURE() << "the inner group did not raise";
+      });
+      ADD_FAILURE();
+    } catch (const ExceptionGroup& eg) {
+      CO_ASSERT_EQ(eg.exceptions().size(), 1u);
+      EXPECT_TRUE(testing::holds<ExceptionGroup>(eg.exceptions()[0]));
+      EXPECT_EQ(eg.matching<std::runtime_error>().size(), 1u);  // "deep", found in the nested group
+    }
+    EXPECT_EQ(cancelling(), 0);
+  };
+  run(main());
+  EXPECT_EQ(log, (std::vector<std::string>{"inner child cancelled", "inner child done",
+                                           "outer child cancelled", "outer child done"}));
+}
+
 // CPython test_taskgroup_01/02: results, and a failure with a sibling cancelled.
 TEST(TaskGroup, CPythonResultsAndSiblingCancelled) {
   auto main = []() -> Coro<void> {
