@@ -17,7 +17,7 @@
 // raises CancelledError there and leaves the handles alone.
 //
 // Ownership: AsCompleted owns its copies of the handles and stops watching them when
-// destroyed; it is movable, not copyable. Misuse: two tasks awaiting next() at once raise
+// destroyed; it is movable (not while a next() on it is pending), not copyable. Misuse: two tasks awaiting next() at once raise
 // RuntimeError. Owning loop only.
 #ifndef WEFT_LOOP_AS_COMPLETED_H_
 #define WEFT_LOOP_AS_COMPLETED_H_
@@ -83,10 +83,7 @@ class AsCompleted {
     explicit NextAwaiter(AsCompleted* owner) : owner_(owner) {}
     NextAwaiter(NextAwaiter&& o) noexcept : owner_(o.owner_) {}
     bool await_ready() const { return owner_->s_->ready(); }
-    void await_suspend(internal::TaskBase& task) {
-      task_ = &task;
-      owner_->s_->wait(task, this);
-    }
+    void await_suspend(internal::TaskBase& task) { owner_->s_->wait(task, this); }
     std::optional<H> await_resume() {
       int64_t i = owner_->s_->take();
       if (i < 0) return std::nullopt;
@@ -99,7 +96,6 @@ class AsCompleted {
 
    private:
     AsCompleted* owner_;
-    internal::TaskBase* task_ = nullptr;
   };
 
   AsCompleted(std::vector<H> handles, std::optional<Duration> timeout)
