@@ -38,17 +38,20 @@ void GatherAwaiter::on_done(FutureBase& f, uint32_t) {
 void GatherAwaiter::finish() {
   finished_ = true;
   watch_.stop();
-  if (cancel_requested_) {
-    // CancelledError is what the awaiting task will see; a child's own error must not vanish.
-    for (size_t i = 0; i < n_; ++i) {
-      if (children_[i]->has_exception()) {
-        report_child_exception(*children_[i],
-                               "gather() was cancelled, and this child failed meanwhile (its "
-                               "exception cannot propagate: CancelledError does)");
-      }
+  task_->wake_from_wait();
+}
+
+GatherAwaiter::~GatherAwaiter() {
+  // Not resumed normally: CancelledError is what the awaiting task sees, so a child's own
+  // error must not vanish with it.
+  if (!cancel_requested_ || resumed_) return;
+  for (size_t i = 0; i < n_; ++i) {
+    if (children_[i]->has_exception()) {
+      report_child_exception(*children_[i],
+                             "gather() was cancelled, and this child failed meanwhile (its "
+                             "exception cannot propagate: CancelledError does)");
     }
   }
-  task_->wake_from_wait();
 }
 
 bool GatherAwaiter::cancel_wait(const std::string& msg) {
@@ -65,6 +68,7 @@ bool GatherAwaiter::cancel_wait(const std::string& msg) {
 }
 
 void GatherAwaiter::await_resume() {
+  resumed_ = true;
   watch_.stop();
   if (first_failure_) first_failure_->check_result();
 }

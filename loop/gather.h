@@ -72,6 +72,9 @@ class GatherAwaiter final : public WaitCanceller, public DoneListener {
       : children_(children), n_(n), return_exceptions_(return_exceptions) {}
   GatherAwaiter(const GatherAwaiter&) = delete;
   GatherAwaiter& operator=(const GatherAwaiter&) = delete;
+  // If the gather was cancelled (and CancelledError is propagating), reports the children's
+  // errors, which cannot propagate.
+  ~GatherAwaiter();
 
   bool await_ready();
   void await_suspend(TaskBase& task);
@@ -92,6 +95,7 @@ class GatherAwaiter final : public WaitCanceller, public DoneListener {
   size_t pending_ = 0;
   bool cancel_requested_ = false;
   bool finished_ = false;
+  bool resumed_ = false;
   DoneWatch watch_{this};
 };
 

@@ -8,7 +8,9 @@ namespace weft::internal {
 
 WaitForAwaiter::~WaitForAwaiter() {
   if (waiting_ && !inner_->done()) inner_->remove_waiter(task_);  // the frame was abandoned
-  if (outer_cancelled_ && inner_->has_exception()) {
+  // Cancelled, and CancelledError propagates (not resumed normally): the inner's own error
+  // has nowhere else to go.
+  if (outer_cancelled_ && !resumed_ && inner_->has_exception()) {
     report_child_exception(*inner_,
                            "wait_for() was cancelled, and the awaited task failed meanwhile (its "
                            "exception cannot propagate: CancelledError does)");
@@ -47,6 +49,7 @@ bool WaitForAwaiter::cancel_wait(const std::string& msg) {
 }
 
 void WaitForAwaiter::await_resume() {
+  resumed_ = true;
   waiting_ = false;
   disarm();
   if (expired_ && inner_->cancelled()) {

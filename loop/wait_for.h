@@ -67,6 +67,7 @@ class WaitForAwaiter final : public WaitCanceller, public DeferredTimer {
   bool waiting_ = false;
   bool expired_ = false;  // the deadline cancelled the inner
   bool outer_cancelled_ = false;
+  bool resumed_ = false;
 };
 
 template <class C>
