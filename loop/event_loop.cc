@@ -324,6 +324,7 @@ void EventLoop::close() {
     if (tasks.empty() && ready_.empty() && inbox_.empty()) break;
   }
   while (internal::TimerBase* t = timers_.pop_any()) t->on_dropped();
+  asyncgens_.detach_all();  // their owners destroy them later, without this loop
   poller_.close();
   closed_.store(true, std::memory_order_release);
 }

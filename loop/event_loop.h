@@ -34,6 +34,7 @@
 #include <thread>
 
 #include "absl/functional/any_invocable.h"
+#include "loop/asyncgen_registry.h"
 #include "loop/clock.h"
 #include "loop/exception_context.h"
 #include "loop/handle.h"
@@ -153,6 +154,8 @@ class EventLoop {
   // Any thread: hand a Runnable to the loop. On a closed loop it is discarded.
   void schedule_threadsafe(internal::Runnable* r);
   internal::TimerHeap& timer_heap() { return timers_; }
+  // Async generators started on this loop and not finished (for weft::run's shutdown).
+  internal::AsyncGenRegistry& asyncgens() { return asyncgens_; }
   internal::TaskBase* current_task() const { return current_task_; }
   void set_current_task(internal::TaskBase* t) { current_task_ = t; }
   // A task created on this loop: the loop takes a reference and schedules its first step.
@@ -204,6 +207,7 @@ class EventLoop {
   internal::RunQueue ready_;
   internal::Inbox inbox_;
   internal::TimerHeap timers_;
+  internal::AsyncGenRegistry asyncgens_;
   internal::Poller poller_;
   // The parking protocol (see run_once): `parked_` is set before the loop may block in
   // epoll and cleared after; a producer that sees it set writes the eventfd unless

@@ -68,6 +68,8 @@ class FutureBase {
   // comment). Set before the future is visible to another thread.
   void set_shared() { shared_ = true; }
   bool shared() const { return shared_; }
+  // Finished with an exception (not cancelled). Does not mark the exception retrieved.
+  bool has_exception() const { return state() == State::kFinished && exception_ != nullptr; }
 
   // asyncio Future.cancel(): false if already done. Task overrides it.
   virtual bool cancel(std::string msg);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <vector>
 
+#include "loop/async_generator.h"
 #include "loop/errors.h"
 
 namespace weft::internal {
@@ -54,6 +55,8 @@ void shutdown_loop(EventLoop& loop) {
     }
     t->unref();
   }
+  // asyncio's shutdown_asyncgens: close the async generators still alive.
+  finalize_async_generators(loop);
   loop.close();
 }
 

@@ -6,7 +6,8 @@
 // Creates a new EventLoop on this thread, runs `main` to completion in a Task, then shuts
 // down as asyncio.run does: every task still pending is cancelled and the loop runs until
 // each has finished its cleanup (their errors, other than the cancellation, go to the
-// exception handler); then the loop is closed. Returns main's result or rethrows its
+// exception handler); then the async generators still alive are closed (asyncio's
+// shutdown_asyncgens, see async_generator.h), and the loop is closed. Returns main's result or rethrows its
 // exception (CancelledError if it was cancelled).
 //
 // With options.threads > 1 the coroutine runs as the main task of loop 0 of a Runtime of

@@ -123,7 +123,20 @@ void TaskBase::run() {
   loop->set_current_task(this);
   resume_point_.resume();
   loop->set_current_task(outer);
-  if (root_.done()) complete();
+  if (root_.done()) {
+    complete();
+  } else if (must_cancel_ && waiting_on_) {
+    deliver_cancel_to_wait();
+  }
+}
+
+void TaskBase::deliver_cancel_to_wait() {
+  // asyncio's Task.__step: a cancel() that arrived while the task was running (it cancelled
+  // itself, or a callback it ran did) goes to what the task now waits on, at once, instead
+  // of waiting for that wait to end on its own.
+  WaitCanceller* w = waiting_on_;
+  must_cancel_ = false;
+  if (!w->cancel_wait(cancel_msg_ ? *cancel_msg_ : "")) must_cancel_ = true;
 }
 
 bool TaskBase::start() {

@@ -137,6 +137,7 @@ class TaskBase : public FutureBase, public Runnable {
   // The first step: returns false if the task was cancelled before it (it is then done).
   bool start();
   bool cancel_here(std::string msg);
+  void deliver_cancel_to_wait();
   void complete();
   void destroy_frames();
 

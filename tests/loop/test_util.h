@@ -1,11 +1,12 @@
 // Helpers shared by the loop/ test suites.
 //
-// HandlerLog records what a loop reports through its exception handler, so that tests can
+// loop_test::HandlerLog records what a loop reports through its exception handler, so that tests can
 // assert both that an expected report arrived and that nothing else was reported.
 #ifndef WEFT_TESTS_LOOP_TEST_UTIL_H_
 #define WEFT_TESTS_LOOP_TEST_UTIL_H_
 
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -52,5 +53,98 @@ inline std::string what(const std::exception_ptr& e) {
 }
 
 }  // namespace weft::loop_test
+
+// Helpers of the combinator suites.
+
+// gtest's ASSERT_* return from the function, which a coroutine cannot do: these record the
+// failure and co_return (from a Coro<void>).
+#define CO_ASSERT_TRUE(cond)        \
+  do {                              \
+    const bool co_ok_ = (cond);     \
+    EXPECT_TRUE(co_ok_) << #cond;   \
+    if (!co_ok_) co_return;         \
+  } while (0)
+#define CO_ASSERT_EQ(a, b)        \
+  do {                            \
+    EXPECT_EQ(a, b);              \
+    if (!((a) == (b))) co_return; \
+  } while (0)
+
+namespace weft::testing {
+
+// Records what reaches the running loop's exception handler. Install it from inside the
+// loop (the first lines of the test's main coroutine); it must outlive weft::run, whose
+// shutdown may still report.
+class HandlerLog {
+ public:
+  void install() {
+    EventLoop::current().set_exception_handler(
+        [this](EventLoop&, const ExceptionContext& c) { contexts_.push_back(c); });
+  }
+  const std::vector<ExceptionContext>& contexts() const { return contexts_; }
+  size_t size() const { return contexts_.size(); }
+  // How many reports have `needle` in their message.
+  size_t count(const std::string& needle) const {
+    size_t n = 0;
+    for (const ExceptionContext& c : contexts_) {
+      if (c.message.find(needle) != std::string::npos) ++n;
+    }
+    return n;
+  }
+  std::string dump() const {
+    std::string out;
+    for (const ExceptionContext& c : contexts_) out += c.to_string() + "\n";
+    return out;
+  }
+
+ private:
+  std::vector<ExceptionContext> contexts_;
+};
+
+template <class E>
+bool holds(const std::exception_ptr& e) {
+  if (!e) return false;
+  try {
+    std::rethrow_exception(e);
+  } catch (const E&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+inline std::string what_of(const std::exception_ptr& e) {
+  ExceptionContext c;
+  c.exception = e;
+  return c.exception_text();
+}
+
+// Returns what `gate` is set to: a task that finishes exactly when the test says so.
+inline Coro<int> value_when(Future<int> gate) { co_return co_await gate; }
+
+// Fails with std::runtime_error(what) when `gate` is set.
+inline Coro<int> fail_when(Future<int> gate, std::string what) {
+  co_await gate;
+  throw std::runtime_error(what);
+}
+
+// `n` trips through the loop: orders steps without depending on the clock.
+inline Coro<void> yield_times(int n) {
+  for (int i = 0; i < n; ++i) co_await sleep(Duration::zero());
+}
+
+// Futures that the test completes in an order of its choosing.
+inline std::vector<Future<int>> make_gates(size_t n) {
+  std::vector<Future<int>> gates;
+  for (size_t i = 0; i < n; ++i) gates.push_back(EventLoop::current().create_future<int>());
+  return gates;
+}
+
+// Lets every task that is ready run once more (a few loop iterations).
+inline Coro<void> run_briefly(int iterations = 3) {
+  for (int i = 0; i < iterations; ++i) co_await sleep(Duration::zero());
+}
+
+}  // namespace weft::testing
 
 #endif  // WEFT_TESTS_LOOP_TEST_UTIL_H_
