@@ -67,7 +67,9 @@ struct Job {
 
 std::vector<weft::Task<std::string>> start(std::vector<Job> jobs) {
   std::vector<weft::Task<std::string>> tasks;
-  for (const Job& j : jobs) tasks.push_back(weft::create_task(job(j.name, j.delay, j.fail), j.name));
+  for (const Job& j : jobs) {
+    tasks.push_back(weft::create_task(job(j.name, j.delay, j.fail), j.name));
+  }
   return tasks;
 }
 
