@@ -17,6 +17,24 @@
 //       await custom_awaitable()
 //       print('== 5. Awaiting a coroutine vs a task ==')
 //       await inline_vs_task()
+//       print('== 6. Gather ==')
+//       await gather_ten()
+//       print('== 7. Wait ==')
+//       await waiting()
+//       print('== 8. Wait for, with a timeout ==')
+//       await timing_out()
+//       print('== 9. Shield ==')
+//       await shielding()
+//       print('== 10. An async iterator ==')
+//       await boiling_eggs()
+//       print('== 11. An async generator and a comprehension ==')
+//       await async_comprehension()
+//       print('== 12. An async resource ==')
+//       await async_resource()
+//       print('== 13. Cancelling from another task ==')
+//       await stopwatch_demo()
+//       print('== 14. Waiting for every task before leaving ==')
+//       await main_done_right()
 //
 //   asyncio.run(main())
 //
@@ -40,6 +58,24 @@ weft::Coro<void> tour_main() {
   co_await tour::custom_awaitable();
   std::puts("== 5. Awaiting a coroutine vs a task ==");
   co_await tour::inline_vs_task();
+  std::puts("== 6. Gather ==");
+  co_await tour::gather_ten();
+  std::puts("== 7. Wait ==");
+  co_await tour::waiting();
+  std::puts("== 8. Wait for, with a timeout ==");
+  co_await tour::timing_out();
+  std::puts("== 9. Shield ==");
+  co_await tour::shielding();
+  std::puts("== 10. An async iterator ==");
+  co_await tour::boiling_eggs();
+  std::puts("== 11. An async generator and a comprehension ==");
+  co_await tour::async_comprehension();
+  std::puts("== 12. An async resource ==");
+  co_await tour::async_resource();
+  std::puts("== 13. Cancelling from another task ==");
+  co_await tour::stopwatch_demo();
+  std::puts("== 14. Waiting for every task before leaving ==");
+  co_await tour::main_done_right();
 }
 
 }  // namespace

@@ -21,8 +21,7 @@
 //                                     highest_prime_below(1000))
 //       print(primes)
 //
-// In weft (gather is not written yet: it wraps each coroutine in a task and waits for all
-// of them, which is what the three create_task calls and awaits below do):
+// In weft:
 
 #include <chrono>
 #include <cstdio>
@@ -58,12 +57,9 @@ weft::Coro<int> highest_prime_below(int n) {
 }  // namespace
 
 weft::Coro<void> concurrent_tasks() {
-  weft::Task<int> a = weft::create_task(highest_prime_below(100000));
-  weft::Task<int> b = weft::create_task(highest_prime_below(10000));
-  weft::Task<int> c = weft::create_task(highest_prime_below(1000));
-  int pa = co_await a;
-  int pb = co_await b;
-  int pc = co_await c;
+  auto [pa, pb, pc] = co_await weft::gather(highest_prime_below(100000),
+                                            highest_prime_below(10000),
+                                            highest_prime_below(1000));
   std::printf("[%d, %d, %d]\n", pa, pb, pc);
 }
 
