@@ -36,6 +36,7 @@
 #include <utility>
 
 #include "loop/errors.h"
+#include "loop/frame_allocator.h"
 #include "loop/future_base.h"
 #include "loop/task_base.h"
 
@@ -147,7 +148,9 @@ class ForeignAwaiterAdapter {
   bool suspended_ = false;
 };
 
-class CoroPromiseBase {
+// Frames come from FrameAllocator (UsesFrameAllocator): the compiler allocates a coroutine
+// frame with the promise's operator new, and frees it with its sized operator delete.
+class CoroPromiseBase : public UsesFrameAllocator {
  public:
   explicit CoroPromiseBase(CoroSite site) : site_(site) {}
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "loop/frame_allocator.h"
 
 namespace weft {
 
@@ -36,7 +37,8 @@ class FutureBase;
 
 using DoneCallbackFn = absl::AnyInvocable<void(FutureBase&)>;
 
-class FutureBase {
+// Allocated with FrameAllocator: task states are created and destroyed as often as frames.
+class FutureBase : public UsesFrameAllocator {
  public:
   enum class State : uint8_t { kPending, kCancelled, kFinished };
 
