@@ -15,7 +15,7 @@ struct FrameAllocatorThreadExit {
     for (size_t c = 0; c < FrameAllocator::kNumClasses; ++c) {
       while (FrameAllocator::FreeBlock* b = cache.heads[c]) {
         cache.heads[c] = b->next;
-        ::operator delete(b, FrameAllocator::class_size(c));
+        delete_sized(b, FrameAllocator::class_size(c));
       }
     }
     cache.cached_bytes = FrameAllocator::kMaxCachedBytes + 1;

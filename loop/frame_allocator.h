@@ -111,6 +111,16 @@ struct UsesFrameAllocator {
   }
 };
 
+// operator delete with the size when the compiler declares it (clang 14 does so only with
+// -fsized-deallocation).
+inline void delete_sized(void* p, [[maybe_unused]] size_t size) noexcept {
+#if defined(__cpp_sized_deallocation)
+  ::operator delete(p, size);
+#else
+  ::operator delete(p);
+#endif
+}
+
 #if WEFT_FRAME_ALLOCATOR_FREE_LIST
 
 inline void* FrameAllocator::allocate(size_t size) {
@@ -140,10 +150,10 @@ inline void FrameAllocator::deallocate(void* p, size_t size) noexcept {
       cache.cached_bytes += bytes;
       return;
     }
-    ::operator delete(p, bytes);
+    delete_sized(p, bytes);
     return;
   }
-  ::operator delete(p, size);
+  delete_sized(p, size);
 }
 
 #elif defined(WEFT_FRAME_ALLOCATOR_TBB)
@@ -160,9 +170,7 @@ inline void FrameAllocator::deallocate(void* p, size_t) noexcept { scalable_free
 
 inline void* FrameAllocator::allocate(size_t size) { return ::operator new(size); }
 
-inline void FrameAllocator::deallocate(void* p, size_t size) noexcept {
-  ::operator delete(p, size);
-}
+inline void FrameAllocator::deallocate(void* p, size_t size) noexcept { delete_sized(p, size); }
 
 #endif
 
