@@ -91,13 +91,11 @@ EventLoop& EventLoop::current() {
   return *loop;
 }
 
-void EventLoop::check_open(const char* what) const {
-  if (closed_.load(std::memory_order_acquire)) {
-    throw RuntimeError(absl::StrFormat(
-        "%s: Event loop is closed. A closed loop cannot run or schedule anything; create a new "
-        "EventLoop (or use weft::run)",
-        what));
-  }
+void EventLoop::throw_closed(const char* what) const {
+  throw RuntimeError(absl::StrFormat(
+      "%s: Event loop is closed. A closed loop cannot run or schedule anything; create a new "
+      "EventLoop (or use weft::run)",
+      what));
 }
 
 void EventLoop::check_thread_slow(const char* what) const {

@@ -149,8 +149,11 @@ class EventLoop {
   void release_task(internal::TaskBase* task);
   // Pending tasks, oldest first (a snapshot with a reference each: callers unref).
   std::vector<internal::TaskBase*> pending_tasks_snapshot() const;
-  // Raises RuntimeError("Event loop is closed; ...") naming `what`.
-  void check_open(const char* what) const;
+  // Raises RuntimeError("Event loop is closed; ...") naming `what`. Inline: every call_soon
+  // and create_task checks it.
+  void check_open(const char* what) const {
+    if (closed_.load(std::memory_order_acquire)) [[unlikely]] throw_closed(what);
+  }
   // In debug mode, raises RuntimeError if called from a thread other than the loop's
   // while the loop is running.
   void check_thread(const char* what) const {
@@ -164,6 +167,7 @@ class EventLoop {
   void enter_run(const char* what);
   void leave_run();
   void check_thread_slow(const char* what) const;
+  [[noreturn]] void throw_closed(const char* what) const;
   void set_io(int fd, absl::AnyInvocable<void()> fn, bool reader);
 
   internal::RunQueue ready_;

@@ -37,7 +37,7 @@ namespace internal {
 // Handle.
 class CallbackNode : public Runnable, public UsesFrameAllocator {
  public:
-  CallbackNode(EventLoop* loop, absl::AnyInvocable<void()> fn, uint32_t refs)
+  CallbackNode(EventLoop* loop, absl::AnyInvocable<void()>&& fn, uint32_t refs)
       : loop_(loop), refs_(refs), fn_(std::move(fn)) {}
   virtual ~CallbackNode() = default;
 

@@ -43,7 +43,7 @@ TaskBase::TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBas
       root_(root),
       root_promise_(root_promise),
       resume_point_(root),
-      name_(std::move(name)),
+      cold_(name.empty() ? nullptr : std::make_unique<Cold>(Cold{std::move(name), {}})),
       site_(root_promise->site()),
       id_(g_next_task_id.fetch_add(1, std::memory_order_relaxed)) {
   root_promise->set_task(this);
@@ -58,7 +58,21 @@ void TaskBase::destroy_frames() {
 }
 
 std::string TaskBase::name() const {
-  return name_.empty() ? absl::StrFormat("Task-%d", id_) : name_;
+  return cold_ && !cold_->name.empty() ? cold_->name : absl::StrFormat("Task-%d", id_);
+}
+
+void TaskBase::set_name(std::string name) {
+  if (cold_ || !name.empty()) cold().name = std::move(name);
+}
+
+TaskBase::Cold& TaskBase::cold() {
+  if (!cold_) cold_ = std::make_unique<Cold>();
+  return *cold_;
+}
+
+const std::string& TaskBase::cancel_msg() const {
+  static const std::string* const kEmpty = new std::string();
+  return cold_ ? cold_->cancel_msg : *kEmpty;
 }
 
 std::string TaskBase::describe() const {
@@ -89,7 +103,7 @@ void TaskBase::run() {
       must_cancel_ = false;
       destroy_frames();
       mark_retrieved();
-      finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg_ ? *cancel_msg_ : "")));
+      finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg())));
       loop_->release_task(this);
       return;
     }
@@ -126,7 +140,7 @@ void TaskBase::complete() {
     must_cancel_ = false;
     destroy_frames();
     mark_retrieved();
-    finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg_ ? *cancel_msg_ : "")));
+    finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg())));
   } else {
     take_result_from_root();
     destroy_frames();
@@ -148,16 +162,12 @@ bool TaskBase::cancel(std::string msg) {
 
 void TaskBase::request_cancel_delivery(const std::string& msg) {
   must_cancel_ = true;
-  if (cancel_msg_) {
-    *cancel_msg_ = msg;
-  } else {
-    cancel_msg_ = std::make_unique<std::string>(msg);
-  }
+  cold().cancel_msg = msg;
 }
 
 void TaskBase::throw_cancelled() {
   must_cancel_ = false;
-  throw CancelledError(cancel_msg_ ? *cancel_msg_ : "");
+  throw CancelledError(cancel_msg());
 }
 
 int TaskBase::uncancel() {
