@@ -46,7 +46,7 @@ template <class T>
 class TaskState final : public TaskBase {
  public:
   using PromiseType = typename Coro<T>::promise_type;
-  TaskState(EventLoop* loop, std::coroutine_handle<PromiseType> root, std::string name)
+  TaskState(EventLoop* loop, std::coroutine_handle<PromiseType> root, std::string&& name)
       : TaskBase(loop, root, &root.promise(), std::move(name)) {}
   ResultSlot<T>& slot() { return slot_; }
 

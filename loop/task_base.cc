@@ -13,6 +13,19 @@ namespace {
 
 std::atomic<uint64_t> g_next_task_id{1};
 
+// Task ids are unique, handed out to each thread in blocks: one shared atomic increment per
+// kBlock tasks rather than per task (it is contended once several loops create tasks).
+uint64_t next_task_id() {
+  constexpr uint64_t kBlock = 1024;
+  constinit thread_local uint64_t next = 0;
+  constinit thread_local uint64_t end = 0;
+  if (next == end) [[unlikely]] {
+    next = g_next_task_id.fetch_add(kBlock, std::memory_order_relaxed);
+    end = next + kBlock;
+  }
+  return next++;
+}
+
 // The per-task coroutine handed to foreign awaitables in place of the task's own: each
 // resumption wakes the task on its loop (from any thread), then suspends again.
 struct WakerCoroutine {
@@ -38,14 +51,14 @@ WakerCoroutine make_waker(TaskBase* task) {
 }  // namespace
 
 TaskBase::TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBase* root_promise,
-                   std::string name)
+                   std::string&& name)
     : FutureBase(loop, /*refs=*/2),  // the Task handle and the loop
       root_(root),
       root_promise_(root_promise),
       resume_point_(root),
       cold_(name.empty() ? nullptr : std::make_unique<Cold>(Cold{std::move(name), {}})),
       site_(root_promise->site()),
-      id_(g_next_task_id.fetch_add(1, std::memory_order_relaxed)) {
+      id_(next_task_id()) {
   root_promise->set_task(this);
 }
 

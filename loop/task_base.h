@@ -64,7 +64,7 @@ class TaskBase : public FutureBase, public Runnable {
  public:
   // `root` is the task's top coroutine; the task owns its frame from now on.
   TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBase* root_promise,
-           std::string name);
+           std::string&& name);
   ~TaskBase() override;
 
   // Runnable: one step.
