@@ -169,6 +169,8 @@ class EventLoop {
   void check_thread_slow(const char* what) const;
   [[noreturn]] void throw_closed(const char* what) const;
   void set_io(int fd, absl::AnyInvocable<void()> fn, bool reader);
+  // call_at without the checks; takes the callback by reference so it is moved only once.
+  TimerHandle add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn);
 
   internal::RunQueue ready_;
   internal::Inbox inbox_;
