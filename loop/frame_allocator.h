@@ -12,19 +12,30 @@
 // for sizes above 1 KiB, blocks go straight back to operator delete. A thread's cache is
 // released when the thread exits.
 //
-// Why (bench/loop_bench.cc and bench/idle_tasks_memory.cc, opt, 2-core VM; medians of 5 runs,
-// instructions from callgrind; see bench/ALLOCATOR_STUDY.md for the whole study):
+// Why this one (bench/README.md has the whole study and how to rerun it). Same code, three
+// allocators; opt build on the shared 2-core VM; ns = median over 3 interleaved rounds of the
+// median of 5 repetitions (noisy: the machine is shared), Ir = instructions per operation
+// from callgrind (deterministic):
 //
-//                             plain new (glibc)   oneTBB scalable_malloc   this free list
-//   call_soon + run           40 ns / 388 Ir      29 ns / 278 Ir           21 ns / 218 Ir
-//   create_task + await       152 ns / 1303 Ir    ...                      ...
-//   sleep(0)                  unchanged: sleeping does not allocate
-//   W9 bytes per idle task    505                 ...                      ...
+//                                plain new (glibc)   oneTBB scalable_malloc   this free list
+//   call_soon + run              31 ns / 345 Ir      34 ns / 340 Ir           23 ns / 157 Ir
+//   create_task + await          100 ns / 1151 Ir    106 ns / 1244 Ir         95 ns / 886 Ir
+//   inline co_await Coro<int>    22 ns / 295 Ir      28 ns / 352 Ir           12 ns / 164 Ir
+//   sleep(0)                     12 ns / 184 Ir      13 ns / 184 Ir           14 ns / 184 Ir
+//   call_soon_threadsafe         166 ns              113 ns                   157 ns
+//   W9 bytes per idle task       393                 434                      393
 //
-// glibc's own per-thread cache (tcache) holds only 7 blocks per size, so a burst of callbacks
-// or tasks falls through to its arena code; oneTBB is faster than that but pays a call into
-// a shared library and its own bookkeeping on every operation; the free list is a
-// thread-local pop/push inlined at the call site.
+// (sleep(0) does not allocate: the differences are noise.) glibc's own per-thread cache
+// (tcache) holds only 7 blocks per size, so a burst of callbacks or tasks falls through to
+// its arena code; oneTBB pays a call into a shared library and its own bookkeeping on every
+// operation, and its size classes are coarser (168-byte objects take 192); the free list is
+// a thread-local pop/push inlined at the call site and, its classes matching glibc's chunks,
+// costs no memory. oneTBB does better when one thread only allocates and another only frees
+// (call_soon_threadsafe: its remote-free lists beat glibc's locked arena free; the free list
+// cannot help there, the producer's cache stays empty), but it is not instrumented for
+// ThreadSanitizer, which then reports false races on blocks reused across threads (seen in
+// frame_allocator_test with --define=weft_frame_allocator=tbb); with the free list over
+// malloc, TSan sees every hand-off.
 //
 // Sanitizers: under AddressSanitizer the cache is off and every block goes to operator new,
 // so that use-after-free and double-free are still reported. ThreadSanitizer keeps the cache
@@ -158,13 +169,15 @@ inline void FrameAllocator::deallocate(void* p, size_t size) noexcept {
 
 #elif defined(WEFT_FRAME_ALLOCATOR_TBB)
 
+// scalable_malloc aligns blocks of some sizes (8, 24, 40, ...) to 8 bytes only; operator new
+// must give __STDCPP_DEFAULT_NEW_ALIGNMENT__.
 inline void* FrameAllocator::allocate(size_t size) {
-  void* p = scalable_malloc(size);
+  void* p = scalable_aligned_malloc(size, __STDCPP_DEFAULT_NEW_ALIGNMENT__);
   if (!p) throw std::bad_alloc();
   return p;
 }
 
-inline void FrameAllocator::deallocate(void* p, size_t) noexcept { scalable_free(p); }
+inline void FrameAllocator::deallocate(void* p, size_t) noexcept { scalable_aligned_free(p); }
 
 #else  // plain operator new (also under AddressSanitizer)
 

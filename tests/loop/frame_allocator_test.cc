@@ -130,6 +130,24 @@ TEST(FrameAllocator, ThreadExitReturnsTheCache) {
 #endif
 }
 
+#if WEFT_FRAME_ALLOCATOR_ASAN
+// Under AddressSanitizer the cache is off so that ASan still sees misuse of freed frames.
+struct Node : UsesFrameAllocator {
+  int value = 1;
+};
+
+TEST(FrameAllocatorDeathTest, AddressSanitizerSeesUseAfterFree) {
+  EXPECT_DEATH(
+      {
+        Node* node = new Node;
+        delete node;
+        volatile int v = node->value;
+        (void)v;
+      },
+      "heap-use-after-free");
+}
+#endif
+
 Coro<int> Add(int a, int b) { co_return a + b; }
 
 // A coroutine frame created on one thread and destroyed on another.
