@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "loop/event_loop.h"
+#include "loop/future_awaiter.h"
 
 namespace weft::internal {
 
@@ -37,6 +38,35 @@ void throw_no_task(const char* what) {
       "coroutine. Await it inside a weft::Coro that runs in a Task (weft::run, create_task, "
       "run_until_complete)",
       what));
+}
+
+bool on_loop_thread(const EventLoop* loop) { return t_running_loop == loop; }
+
+void register_waiter_remotely(FutureBase* future, TaskBase* task) {
+  future->ref();
+  try {
+    future->loop()->call_soon_threadsafe([future, task] {
+      if (!future->add_waiter(task)) task->wake_from_wait();
+      future->unref();
+    });
+  } catch (const RuntimeError&) {
+    future->unref();
+    throw RuntimeError(absl::StrFormat(
+        "Task '%s' awaited %s, whose loop is closed: it can never complete", task->name(),
+        future->describe()));
+  }
+}
+
+void cancel_remotely(FutureBase* future, const std::string& msg) {
+  future->ref();
+  try {
+    future->loop()->call_soon_threadsafe([future, msg] {
+      future->cancel(msg);
+      future->unref();
+    });
+  } catch (const RuntimeError&) {
+    future->unref();
+  }
 }
 
 void throw_self_await(TaskBase& task) {

@@ -144,14 +144,20 @@ class ForeignAwaiterAdapter {
     // Once the awaitable has the handle, it may resume us on another thread: touch nothing
     // after handing it over, unless it declined to suspend.
     using R = decltype(aw_.await_suspend(target));
-    if constexpr (std::is_void_v<R>) {
-      aw_.await_suspend(target);
-    } else if constexpr (std::is_same_v<R, bool>) {
-      if (aw_.await_suspend(target)) return true;
-      task_ = nullptr;  // resumed at once
-      return false;
-    } else {
-      return std::coroutine_handle<>(aw_.await_suspend(target));
+    try {
+      if constexpr (std::is_void_v<R>) {
+        aw_.await_suspend(target);
+      } else if constexpr (std::is_same_v<R, bool>) {
+        if (aw_.await_suspend(target)) return true;
+        if (task_) task_->disarm_foreign_waker();
+        task_ = nullptr;  // resumed at once
+        return false;
+      } else {
+        return std::coroutine_handle<>(aw_.await_suspend(target));
+      }
+    } catch (...) {
+      if (task_) task_->disarm_foreign_waker();
+      throw;
     }
   }
   decltype(auto) await_resume() {

@@ -5,11 +5,12 @@
 #include <cstring>
 #include <mutex>
 #include <sstream>
-#include <unordered_set>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/str_format.h"
 #include "loop/errors.h"
+#include "loop/spin_lock.h"
 #include "loop/task_base.h"
 
 namespace weft {
@@ -19,13 +20,16 @@ constinit thread_local EventLoop* t_running_loop = nullptr;
 
 namespace {
 
-// Live loops, so that a future that outlives its loop can tell before reporting through it.
+// Live loops, each with a serial number, so that a future that outlives its loop can tell
+// before reporting through it, and a cross-thread completion can tell before posting to it
+// (the serial tells a new loop at a recycled address from the one the completion was for).
 // std::mutex rather than absl::Mutex: Debian's Abseil is not built for TSan, which would
-// then not see this lock. Touched only when a loop is created or destroyed and on rare
-// reporting paths.
+// then not see this lock. Touched when a loop is created or destroyed, on rare reporting
+// paths and by schedule_threadsafe_if_alive.
 std::mutex g_loops_mu;
-std::unordered_set<const EventLoop*>& live_loops() {
-  static auto* loops = new std::unordered_set<const EventLoop*>();
+uint64_t g_next_loop_serial = 1;  // guarded by g_loops_mu
+std::unordered_map<const EventLoop*, uint64_t>& live_loops() {
+  static auto* loops = new std::unordered_map<const EventLoop*, uint64_t>();
   return *loops;
 }
 
@@ -40,6 +44,29 @@ std::string thread_name(std::thread::id id) {
 bool loop_is_alive(const EventLoop* loop) {
   std::lock_guard<std::mutex> lock(g_loops_mu);
   return live_loops().count(loop) != 0;
+}
+
+uint64_t loop_serial(const EventLoop* loop) {
+  std::lock_guard<std::mutex> lock(g_loops_mu);
+  auto it = live_loops().find(loop);
+  return it == live_loops().end() ? 0 : it->second;
+}
+
+void schedule_threadsafe_if_alive(EventLoop* loop, uint64_t serial, Runnable* r) {
+  {
+    // Holding the registry lock keeps ~EventLoop from getting past its unregistration, so the
+    // loop cannot go away while the item is pushed; the destructor then drains its inbox.
+    std::lock_guard<std::mutex> lock(g_loops_mu);
+    auto it = live_loops().find(loop);
+    if (it != live_loops().end() && it->second == serial && !loop->is_closed()) {
+      // As schedule_threadsafe, minus its discard: an item that races with close() stays in
+      // the inbox, which the loop's destructor drains on its own thread.
+      loop->inbox_.push(r);
+      loop->notify();
+      return;
+    }
+  }
+  r->discard();  // outside the lock: it may run destructors that take it
 }
 
 bool debug_from_environment() {
@@ -57,7 +84,7 @@ using internal::TaskBase;
 
 EventLoop::EventLoop() : debug_(internal::debug_from_environment()) {
   std::lock_guard<std::mutex> lock(internal::g_loops_mu);
-  internal::live_loops().insert(this);
+  internal::live_loops().emplace(this, internal::g_next_loop_serial++);
 }
 
 EventLoop::~EventLoop() {
@@ -99,17 +126,20 @@ void EventLoop::throw_closed(const char* what) const {
 }
 
 void EventLoop::check_thread_slow(const char* what) const {
-  if (!running_.load(std::memory_order_relaxed)) return;
+  // Runs on a thread that may not be the loop's: acquire pairs with enter_run's release, so
+  // a thread that sees the loop running also sees which thread runs it.
+  if (!running_.load(std::memory_order_acquire)) return;
   std::thread::id me = std::this_thread::get_id();
-  if (me == thread_id_) return;
+  std::thread::id owner = thread_id_.load(std::memory_order_relaxed);
+  if (me == owner) return;
   throw RuntimeError(absl::StrFormat(
       "%s() was called from thread %s, but this loop runs on thread %s: loop-bound methods "
       "are not thread-safe. From another thread use loop.call_soon_threadsafe(fn), or "
       "run_coroutine_threadsafe(coro, loop) for a coroutine",
-      what, internal::thread_name(me), internal::thread_name(thread_id_)));
+      what, internal::thread_name(me), internal::thread_name(owner)));
 }
 
-void EventLoop::enter_run(const char* what) {
+void EventLoop::check_can_run(const char* what) const {
   check_open(what);
   if (running_.load(std::memory_order_relaxed)) {
     throw RuntimeError(absl::StrFormat(
@@ -123,16 +153,20 @@ void EventLoop::enter_run(const char* what) {
         "per thread). Await the work on the running loop, or run this loop on its own thread",
         what));
   }
-  running_.store(true, std::memory_order_relaxed);
-  thread_id_ = std::this_thread::get_id();
+}
+
+void EventLoop::enter_run(const char* what) {
+  check_can_run(what);
+  thread_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  running_.store(true, std::memory_order_release);  // publishes thread_id_ (check_thread_slow)
   internal::t_running_loop = this;
 }
 
 void EventLoop::leave_run() {
   stopping_ = false;
   internal::t_running_loop = nullptr;
-  thread_id_ = {};
   running_.store(false, std::memory_order_relaxed);
+  thread_id_.store({}, std::memory_order_relaxed);
 }
 
 void EventLoop::run_forever() {
@@ -175,6 +209,16 @@ void EventLoop::run_until_done(TaskBase& task) {
 void EventLoop::stop() { stopping_ = true; }
 
 void EventLoop::run_once() {
+  // Migratable work of this loop (spawned tasks not started yet) joins the ready queue a
+  // slice at a time, so the rest stays stealable by idle siblings.
+  if (source_) {
+    source_->take_local(ready_, kMaxBatch);
+    if (ready_.empty() && inbox_.empty() &&
+        (timers_.empty() || timers_.next_deadline() > Clock::now())) {
+      source_->find_work(ready_);
+    }
+  }
+
   // Wait for I/O only when nothing is ready; otherwise look (without waiting) after every
   // kIoPollInterval items so that busy loops still see their sockets.
   int64_t timeout_ns;
@@ -188,15 +232,22 @@ void EventLoop::run_once() {
     timeout_ns = std::max<int64_t>(0, wait.count());
   }
 
+  if (timeout_ns != 0 && did_work_ && spin_before_park_ > Duration::zero() && spin_for_work()) {
+    timeout_ns = 0;
+  }
+
   if (timeout_ns != 0) {
-    // Parking protocol, the consumer side. A producer pushes to the inbox, then reads
-    // `parked_`; we set `parked_`, then read the inbox. Both sides are sequentially
-    // consistent, so at least one sees the other: either we find the item and do not block,
-    // or the producer sees us parked and writes the eventfd.
+    // Parking protocol, the consumer side. A producer pushes to the inbox (or a run queue),
+    // then reads `parked_`; we set `parked_`, then look for work. Both sides are
+    // sequentially consistent, so at least one sees the other: either we find the item and
+    // do not block, or the producer sees us parked and writes the eventfd.
     parked_.store(true, std::memory_order_seq_cst);
-    if (!inbox_.empty()) timeout_ns = 0;
+    if (source_) source_->on_park();
+    if (!inbox_.empty() || (source_ && source_->has_work())) timeout_ns = 0;
+    if (timeout_ns != 0) bump(parks_);
     bool woke = poller_.poll(timeout_ns, ready_);
     parked_.store(false, std::memory_order_relaxed);
+    if (source_) source_->on_unpark();
     if (woke) wake_pending_.store(false, std::memory_order_seq_cst);
     items_since_io_poll_ = 0;
   } else if (items_since_io_poll_ >= kIoPollInterval && poller_.has_watches()) {
@@ -204,7 +255,7 @@ void EventLoop::run_once() {
     items_since_io_poll_ = 0;
   }
 
-  inbox_.take_all(ready_);
+  if (size_t remote = inbox_.take_all(ready_)) bump(remote_items_, remote);
 
   if (!timers_.empty()) {
     TimePoint now = Clock::now();
@@ -213,8 +264,41 @@ void EventLoop::run_once() {
 
   // Run the items that were ready when the batch started, at most kMaxBatch of them.
   size_t n = std::min(ready_.size(), kMaxBatch);
+  did_work_ = n > 0;
   items_since_io_poll_ += static_cast<uint32_t>(n);
+  if (n > 0) bump(items_run_, n);
   while (n-- > 0) ready_.pop_front()->run();
+  ready_size_.store(ready_.size(), std::memory_order_relaxed);
+  timers_size_.store(timers_.size(), std::memory_order_relaxed);
+}
+
+bool EventLoop::spin_for_work() {
+  // Checked with plain loads: a hint only; the parking handshake that follows is the
+  // authoritative check.
+  TimePoint deadline = Clock::now() + spin_before_park_;
+  uint32_t i = 0;
+  for (;;) {
+    if (!inbox_.empty() || (source_ && source_->has_work())) return true;
+    if ((++i & 63) == 0 && Clock::now() >= deadline) return false;
+    internal::cpu_relax();
+  }
+}
+
+void EventLoop::notify() {
+  if (parked_.load(std::memory_order_seq_cst) &&
+      !wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+    poller_.wake();
+  }
+}
+
+EventLoop::Stats EventLoop::stats() const {
+  Stats s;
+  s.items_run = items_run_.load(std::memory_order_relaxed);
+  s.parks = parks_.load(std::memory_order_relaxed);
+  s.remote_items = remote_items_.load(std::memory_order_relaxed);
+  s.ready = ready_size_.load(std::memory_order_relaxed);
+  s.timers = timers_size_.load(std::memory_order_relaxed);
+  return s;
 }
 
 void EventLoop::close() {
@@ -238,6 +322,7 @@ void EventLoop::close() {
     if (tasks.empty() && ready_.empty() && inbox_.empty()) break;
   }
   while (internal::TimerBase* t = timers_.pop_any()) t->on_dropped();
+  asyncgens_.detach_all();  // their owners destroy them later, without this loop
   poller_.close();
   closed_.store(true, std::memory_order_release);
 }
@@ -249,10 +334,7 @@ void EventLoop::schedule_threadsafe(Runnable* r) {
   }
   inbox_.push(r);
   // Parking protocol, the producer side (see run_once).
-  if (parked_.load(std::memory_order_seq_cst) &&
-      !wake_pending_.exchange(true, std::memory_order_acq_rel)) {
-    poller_.wake();
-  }
+  notify();
 }
 
 Handle EventLoop::call_soon(absl::AnyInvocable<void()> fn) {
@@ -335,6 +417,11 @@ void EventLoop::call_exception_handler(const ExceptionContext& context) {
 }
 
 void EventLoop::adopt_task(TaskBase* task) {
+  link_task(task);
+  schedule(task);
+}
+
+void EventLoop::link_task(TaskBase* task) {
   task->prev_in_loop = tasks_tail_;
   task->next_in_loop = nullptr;
   if (tasks_tail_) {
@@ -344,7 +431,6 @@ void EventLoop::adopt_task(TaskBase* task) {
   }
   tasks_tail_ = task;
   ++num_tasks_;
-  schedule(task);
 }
 
 void EventLoop::release_task(TaskBase* task) {

@@ -34,6 +34,7 @@
 #include <thread>
 
 #include "absl/functional/any_invocable.h"
+#include "loop/asyncgen_registry.h"
 #include "loop/clock.h"
 #include "loop/exception_context.h"
 #include "loop/handle.h"
@@ -41,6 +42,7 @@
 #include "loop/poller.h"
 #include "loop/runnable.h"
 #include "loop/timer_heap.h"
+#include "loop/work_source.h"
 
 namespace weft {
 
@@ -53,6 +55,7 @@ class Future;
 
 namespace internal {
 class TaskBase;
+void schedule_threadsafe_if_alive(EventLoop* loop, uint64_t serial, Runnable* r);
 }  // namespace internal
 
 class EventLoop {
@@ -129,6 +132,16 @@ class EventLoop {
   void set_debug(bool enabled) { debug_ = enabled; }
   bool get_debug() const { return debug_; }
 
+  // --- Counters, readable from any thread at any time (relaxed). ---
+  struct Stats {
+    uint64_t items_run = 0;     // callbacks and task steps run
+    uint64_t parks = 0;         // times the loop blocked in epoll
+    uint64_t remote_items = 0;  // items received from other threads (the inbox)
+    size_t ready = 0;           // ready items waiting
+    size_t timers = 0;          // armed timers
+  };
+  Stats stats() const;
+
   // --- Introspection. ---
   // Tasks created on this loop that are not done yet.
   size_t num_pending_tasks() const { return num_tasks_; }
@@ -141,10 +154,26 @@ class EventLoop {
   // Any thread: hand a Runnable to the loop. On a closed loop it is discarded.
   void schedule_threadsafe(internal::Runnable* r);
   internal::TimerHeap& timer_heap() { return timers_; }
+  // Async generators started on this loop and not finished (for weft::run's shutdown).
+  internal::AsyncGenRegistry& asyncgens() { return asyncgens_; }
   internal::TaskBase* current_task() const { return current_task_; }
   void set_current_task(internal::TaskBase* t) { current_task_ = t; }
   // A task created on this loop: the loop takes a reference and schedules its first step.
   void adopt_task(internal::TaskBase* task);
+  // A task starting on this loop (a spawned one): adds it to the loop's pending tasks; the
+  // reference it came with becomes the loop's.
+  void link_task(internal::TaskBase* task);
+  // The scheduler's hook (see work_source.h); set before the loop first runs.
+  void set_work_source(internal::WorkSource* source) { source_ = source; }
+  internal::WorkSource* work_source() const { return source_; }
+  // Before parking, spin this long checking for work from other threads (0: never). A
+  // wake-up from a parked state costs tens of microseconds on a VM; a short spin after a
+  // burst of work avoids it for ping-pong traffic, at the cost of that much CPU.
+  void set_spin_before_park(Duration d) { spin_before_park_ = d; }
+  // Any thread: make a parked loop return from its poll (coalesced).
+  void notify();
+  // Whether the loop is blocked (or about to block) in its poll. Any thread.
+  bool parked() const { return parked_.load(std::memory_order_seq_cst); }
   // The task is done: the loop forgets it and drops its reference.
   void release_task(internal::TaskBase* task);
   // Pending tasks, oldest first (a snapshot with a reference each: callers unref).
@@ -154,6 +183,9 @@ class EventLoop {
   void check_open(const char* what) const {
     if (closed_.load(std::memory_order_acquire)) [[unlikely]] throw_closed(what);
   }
+  // Raises RuntimeError unless this thread could start running the loop now: the loop is
+  // closed, already running, or another loop runs on this thread.
+  void check_can_run(const char* what) const;
   // In debug mode, raises RuntimeError if called from a thread other than the loop's
   // while the loop is running.
   void check_thread(const char* what) const {
@@ -163,6 +195,7 @@ class EventLoop {
   void run_until_done(internal::TaskBase& task);
 
  private:
+  friend void internal::schedule_threadsafe_if_alive(EventLoop*, uint64_t, internal::Runnable*);
   void run_once();
   void enter_run(const char* what);
   void leave_run();
@@ -171,10 +204,16 @@ class EventLoop {
   void set_io(int fd, absl::AnyInvocable<void()> fn, bool reader);
   // call_at without the checks; takes the callback by reference so it is moved only once.
   TimerHandle add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn);
+  bool spin_for_work();
+  static void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+    // Single writer: a load and a store, no read-modify-write.
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
 
   internal::RunQueue ready_;
   internal::Inbox inbox_;
   internal::TimerHeap timers_;
+  internal::AsyncGenRegistry asyncgens_;
   internal::Poller poller_;
   // The parking protocol (see run_once): `parked_` is set before the loop may block in
   // epoll and cleared after; a producer that sees it set writes the eventfd unless
@@ -185,13 +224,23 @@ class EventLoop {
   std::atomic<bool> running_{false};
   bool stopping_ = false;
   bool debug_;
-  std::thread::id thread_id_{};
+  // Atomic because check_thread_slow() reads it from other threads (that is its purpose):
+  // written before `running_` is set (release), read after `running_` is seen (acquire).
+  std::atomic<std::thread::id> thread_id_{};
   uint32_t items_since_io_poll_ = 0;
   internal::TaskBase* current_task_ = nullptr;
   internal::TaskBase* tasks_head_ = nullptr;
   internal::TaskBase* tasks_tail_ = nullptr;
   size_t num_tasks_ = 0;
   ExceptionHandler handler_;
+  internal::WorkSource* source_ = nullptr;
+  Duration spin_before_park_{};
+  bool did_work_ = false;  // the last step ran something
+  std::atomic<uint64_t> items_run_{0};
+  std::atomic<uint64_t> parks_{0};
+  std::atomic<uint64_t> remote_items_{0};
+  std::atomic<size_t> ready_size_{0};
+  std::atomic<size_t> timers_size_{0};
 };
 
 namespace internal {
@@ -202,6 +251,14 @@ extern constinit thread_local EventLoop* t_running_loop;
 // The same loop-liveness registry that lets a future outliving its loop report safely:
 // returns whether `loop` is a live EventLoop.
 bool loop_is_alive(const EventLoop* loop);
+// The serial number the registry gave `loop` (unique for the process), or 0 if `loop` is not
+// a live EventLoop. Any thread.
+uint64_t loop_serial(const EventLoop* loop);
+// Any thread. Hands `r` to `loop` as EventLoop::schedule_threadsafe does if `loop` is still the
+// live loop whose serial is `serial`; otherwise (destroyed meanwhile) discards `r`. For
+// completions that may arrive after the loop they are addressed to has been destroyed
+// (ConcurrentFuture bridges). Takes a process-wide lock: not for hot paths.
+void schedule_threadsafe_if_alive(EventLoop* loop, uint64_t serial, Runnable* r);
 }  // namespace internal
 
 inline EventLoop* EventLoop::current_or_null() noexcept { return internal::t_running_loop; }

@@ -114,6 +114,9 @@ class Future {
   auto operator co_await() const& { return internal::FutureAwaiter<State, T, false>(s_); }
   auto operator co_await() && { return internal::FutureAwaiter<State, T, true>(s_); }
 
+  // For weft's own machinery (combinators).
+  State* base() const { return s_; }
+
  private:
   friend class EventLoop;
   explicit Future(State* s) : s_(s) {}  // adopts a reference

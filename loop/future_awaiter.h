@@ -4,6 +4,14 @@
 // woken when the future completes. Cancelling the awaiting task cancels the awaited future
 // (asyncio: Task.cancel() cancels its _fut_waiter), which is how cancellation travels down
 // a chain of awaited tasks; shield() exists to stop it.
+//
+// Across loops. A shared future (a spawned task) is registered on directly, under its lock.
+// A plain future of another loop is registered on from its own thread: the registration is
+// posted with call_soon_threadsafe. Cancelling a task in such a cross-loop wait posts the
+// cancellation of the awaited future to its loop *and* marks the task to raise
+// CancelledError when it resumes, so the request is never lost even if the future completes
+// first (asyncio lets an awaited task that swallows the cancellation win; across threads we
+// cannot know in time, and losing a cancellation is the worse error).
 #ifndef WEFT_LOOP_FUTURE_AWAITER_H_
 #define WEFT_LOOP_FUTURE_AWAITER_H_
 
@@ -15,9 +23,19 @@
 #include "loop/future_base.h"
 #include "loop/task_base.h"
 
+namespace weft {
+class EventLoop;
+}
+
 namespace weft::internal {
 
 [[noreturn]] void throw_self_await(TaskBase& task);
+// Whether the calling thread runs `loop`.
+bool on_loop_thread(const EventLoop* loop);
+// Registers `task` as a waiter of `future` from the future's own loop thread.
+void register_waiter_remotely(FutureBase* future, TaskBase* task);
+// Cancels `future` from its own loop thread.
+void cancel_remotely(FutureBase* future, const std::string& msg);
 
 // `State` is FutureState<T> or TaskState<T>; it has FutureBase as a base and a
 // ResultSlot<T> reachable as slot(). `kMove`: the awaited handle was an rvalue, so the
@@ -27,23 +45,31 @@ class FutureAwaiter final : public WaitCanceller {
  public:
   explicit FutureAwaiter(State* state) : state_(state) { state_->ref(); }
   FutureAwaiter(FutureAwaiter&& other) noexcept
-      : state_(std::exchange(other.state_, nullptr)), task_(std::exchange(other.task_, nullptr)) {}
+      : state_(std::exchange(other.state_, nullptr)),
+        task_(std::exchange(other.task_, nullptr)),
+        remote_(other.remote_) {}
   FutureAwaiter(const FutureAwaiter&) = delete;
   ~FutureAwaiter() {
     if (!state_) return;
     // The awaiting frame is being destroyed while suspended (its task was abandoned).
-    if (task_ && !state_->done()) state_->remove_waiter(task_);
+    if (task_ && !remote_ && !state_->done()) state_->remove_waiter(task_);
     state_->unref();
   }
 
   bool await_ready() const noexcept { return state_->done(); }
-  void await_suspend(TaskBase& task) {
+  bool await_suspend(TaskBase& task) {
     if (static_cast<FutureBase*>(state_) == static_cast<FutureBase*>(&task)) {
       throw_self_await(task);
     }
+    if (state_->shared() || on_loop_thread(state_->loop())) {
+      if (!state_->add_waiter(&task)) return false;  // completed meanwhile: resume at once
+    } else {
+      remote_ = true;
+      register_waiter_remotely(state_, &task);
+    }
     task_ = &task;
-    state_->add_waiter(&task);
     task.set_waiting_on(this);
+    return true;
   }
   T await_resume() {
     task_ = nullptr;
@@ -59,11 +85,16 @@ class FutureAwaiter final : public WaitCanceller {
     }
   }
 
-  bool cancel_wait(const std::string& msg) override { return state_->cancel(msg); }
+  bool cancel_wait(const std::string& msg) override {
+    if (!remote_) return state_->cancel(msg);
+    cancel_remotely(state_, msg);
+    return false;  // and raise CancelledError at resumption whatever the future does
+  }
 
  private:
   State* state_;
   TaskBase* task_ = nullptr;
+  bool remote_ = false;
 };
 
 }  // namespace weft::internal

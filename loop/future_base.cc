@@ -1,12 +1,35 @@
 #include "loop/future_base.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "loop/errors.h"
 #include "loop/event_loop.h"
 #include "loop/task_base.h"
 
 namespace weft::internal {
+
+namespace {
+
+// The reference a posted done-callback holds on its future. Released when the callback is
+// destroyed: after it ran (even if it threw), or unrun because a closing loop dropped it or
+// the loop was closed already. (Released by hand in the callback's body, it would leak in
+// the last two cases.)
+class PostedRef {
+ public:
+  explicit PostedRef(FutureBase* f) : f_(f) {}  // adopts a reference
+  PostedRef(PostedRef&& other) noexcept : f_(std::exchange(other.f_, nullptr)) {}
+  PostedRef& operator=(PostedRef&&) = delete;
+  ~PostedRef() {
+    if (f_) f_->unref();
+  }
+  FutureBase& get() const { return *f_; }
+
+ private:
+  FutureBase* f_;
+};
+
+}  // namespace
 
 FutureBase::~FutureBase() = default;
 
@@ -18,7 +41,7 @@ bool FutureBase::cancel(std::string msg) {
 }
 
 std::string FutureBase::describe() const {
-  switch (state_) {
+  switch (state()) {
     case State::kPending:
       return "<Future pending>";
     case State::kCancelled:
@@ -30,7 +53,7 @@ std::string FutureBase::describe() const {
 }
 
 void FutureBase::check_result() {
-  switch (state_) {
+  switch (state()) {
     case State::kPending:
       throw InvalidStateError(describe() +
                               ": result is not set yet; await the future (or check done()) "
@@ -47,81 +70,89 @@ void FutureBase::check_result() {
 }
 
 std::exception_ptr FutureBase::exception() {
-  if (state_ == State::kPending) {
+  if (state() == State::kPending) {
     throw InvalidStateError(describe() +
                             ": exception is not set yet; await the future (or check done()) "
                             "before asking for its exception");
   }
-  if (state_ == State::kCancelled) std::rethrow_exception(exception_);
+  if (state() == State::kCancelled) std::rethrow_exception(exception_);
   exception_retrieved_ = true;
   return exception_;
 }
 
 void FutureBase::check_pending(const char* what) const {
-  if (state_ != State::kPending) {
+  if (state() != State::kPending) {
     throw InvalidStateError(std::string(what) + "() on " + describe() +
                             ": a future can be completed only once; check done() first");
   }
 }
 
-void FutureBase::finish() {
-  state_ = State::kFinished;
-  notify_all();
-}
+void FutureBase::finish() { complete_as(State::kFinished); }
 
 void FutureBase::finish_exception(std::exception_ptr e) {
   exception_ = std::move(e);
-  state_ = State::kFinished;
-  notify_all();
+  complete_as(State::kFinished);
 }
 
 void FutureBase::finish_cancelled(std::exception_ptr cancelled_error) {
   exception_ = std::move(cancelled_error);
-  state_ = State::kCancelled;
-  notify_all();
+  complete_as(State::kCancelled);
 }
 
-void FutureBase::notify_all() {
-  if (TaskBase* w = std::exchange(first_waiter_, nullptr)) w->wake_from_wait();
-  if (!callbacks_) return;
-  std::unique_ptr<std::vector<Callback>> callbacks = std::move(callbacks_);
+void FutureBase::complete_as(State s) {
+  TaskBase* first;
+  std::unique_ptr<std::vector<Callback>> callbacks;
+  {
+    MaybeSpinGuard guard(lock_, shared_);
+    // Release: whoever reads the state with acquire also sees the result and exception.
+    state_.store(s, std::memory_order_release);
+    first = std::exchange(first_waiter_, nullptr);
+    callbacks = std::move(callbacks_);
+  }
+  if (first) first->wake_from_wait();
+  if (!callbacks) return;
   for (Callback& cb : *callbacks) {
     if (cb.waiter) {
       cb.waiter->wake_from_wait();
     } else {
-      ref();
-      loop_->call_soon([self = this, fn = std::move(cb.fn)]() mutable {
-        // Release the reference even if fn throws (the loop reports the exception).
-        struct Unref {
-          FutureBase* f;
-          ~Unref() { f->unref(); }
-        } guard{self};
-        fn(*self);
-      });
+      post_callback(std::move(cb.fn));
     }
+  }
+}
+
+void FutureBase::post_callback(DoneCallbackFn fn) {
+  ref();
+  auto call = [self = PostedRef(this), fn = std::move(fn)]() mutable { fn(self.get()); };
+  EventLoop* loop = this->loop();
+  try {
+    if (EventLoop::current_or_null() == loop) {
+      loop->call_soon(std::move(call));
+    } else {
+      loop->call_soon_threadsafe(std::move(call));
+    }
+  } catch (const RuntimeError&) {
+    // The loop is closed: nobody can run the callback. The lambda (and its reference) went
+    // with the exception.
   }
 }
 
 uint64_t FutureBase::add_done_callback(DoneCallbackFn fn) {
   static std::atomic<uint64_t> next_id{1};
   uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
-  if (done()) {
-    ref();
-    loop_->call_soon([self = this, fn = std::move(fn)]() mutable {
-      struct Unref {
-        FutureBase* f;
-        ~Unref() { f->unref(); }
-      } guard{self};
-      fn(*self);
-    });
-    return id;
+  {
+    MaybeSpinGuard guard(lock_, shared_);
+    if (!done()) {
+      if (!callbacks_) callbacks_ = std::make_unique<std::vector<Callback>>();
+      callbacks_->push_back(Callback{id, nullptr, std::move(fn)});
+      return id;
+    }
   }
-  if (!callbacks_) callbacks_ = std::make_unique<std::vector<Callback>>();
-  callbacks_->push_back(Callback{id, nullptr, std::move(fn)});
+  post_callback(std::move(fn));
   return id;
 }
 
 size_t FutureBase::remove_done_callback(uint64_t id) {
+  MaybeSpinGuard guard(lock_, shared_);
   if (!callbacks_) return 0;
   auto& v = *callbacks_;
   auto it = std::remove_if(v.begin(), v.end(),
@@ -131,16 +162,20 @@ size_t FutureBase::remove_done_callback(uint64_t id) {
   return n;
 }
 
-void FutureBase::add_waiter(TaskBase* task) {
+bool FutureBase::add_waiter(TaskBase* task) {
+  MaybeSpinGuard guard(lock_, shared_);
+  if (done()) return false;
   if (!first_waiter_ && !callbacks_) {
     first_waiter_ = task;
-    return;
+    return true;
   }
   if (!callbacks_) callbacks_ = std::make_unique<std::vector<Callback>>();
   callbacks_->push_back(Callback{0, task, nullptr});
+  return true;
 }
 
 bool FutureBase::remove_waiter(TaskBase* task) {
+  MaybeSpinGuard guard(lock_, shared_);
   if (first_waiter_ == task) {
     first_waiter_ = nullptr;
     return true;
@@ -157,13 +192,13 @@ bool FutureBase::remove_waiter(TaskBase* task) {
 }
 
 void FutureBase::on_last_unref() {
-  if (state_ != State::kFinished || !exception_ || exception_retrieved_) return;
+  if (state() != State::kFinished || !exception_ || exception_retrieved_) return;
   ExceptionContext ctx;
   ctx.message = "Future exception was never retrieved";
   ctx.exception = exception_;
   ctx.future = describe();
-  if (loop_is_alive(loop_)) {
-    loop_->call_exception_handler(ctx);
+  if (loop_is_alive(loop())) {
+    loop()->call_exception_handler(ctx);
   } else {
     print_exception_context(ctx);
   }

@@ -9,8 +9,13 @@
 // Reference counted (atomic: a Task handle may be copied to another thread). The loop holds
 // a reference to every pending Task.
 //
-// Thread-safety: owning loop only, except ref()/unref(). Cross-loop awaiting arrives with
-// the multi-loop Runtime, through the thread-safe wake of TaskBase::wake().
+// Thread-safety. state() and done() may be read from any thread (an acquire load; the
+// result and exception are published before the state). A plain future belongs to its loop:
+// every other method is owning-loop only, and a task on another loop that awaits it
+// registers through call_soon_threadsafe (FutureAwaiter). A *shared* future (a spawned task,
+// which can run on any loop of a Runtime) guards its waiter list and its completion with a
+// spin lock, so registration and completion may happen on any thread; its done-callbacks are
+// posted to its loop thread-safely.
 #ifndef WEFT_LOOP_FUTURE_BASE_H_
 #define WEFT_LOOP_FUTURE_BASE_H_
 
@@ -25,6 +30,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "loop/frame_allocator.h"
+#include "loop/spin_lock.h"
 
 namespace weft {
 
@@ -55,10 +61,17 @@ class FutureBase : public UsesFrameAllocator {
     }
   }
 
-  EventLoop* loop() const { return loop_; }
-  State state() const { return state_; }
-  bool done() const { return state_ != State::kPending; }
-  bool cancelled() const { return state_ == State::kCancelled; }
+  EventLoop* loop() const { return loop_.load(std::memory_order_acquire); }
+  State state() const { return state_.load(std::memory_order_acquire); }
+  bool done() const { return state() != State::kPending; }
+  bool cancelled() const { return state() == State::kCancelled; }
+
+  // Makes the future safe to register on and complete from any thread (see the file
+  // comment). Set before the future is visible to another thread.
+  void set_shared() { shared_ = true; }
+  bool shared() const { return shared_; }
+  // Finished with an exception (not cancelled). Does not mark the exception retrieved.
+  bool has_exception() const { return state() == State::kFinished && exception_ != nullptr; }
 
   // asyncio Future.cancel(): false if already done. Task overrides it.
   virtual bool cancel(std::string msg);
@@ -84,8 +97,9 @@ class FutureBase : public UsesFrameAllocator {
   // Removes every callback registered under `id`; returns how many were removed.
   size_t remove_done_callback(uint64_t id);
 
-  // Awaiting tasks, woken with TaskBase::wake_from_wait() on completion.
-  void add_waiter(TaskBase* task);
+  // Awaiting tasks, woken with TaskBase::wake_from_wait() on completion. add_waiter returns
+  // false, registering nothing, if the future is already done.
+  bool add_waiter(TaskBase* task);
   bool remove_waiter(TaskBase* task);
 
   // Marks the exception as seen, so that it is not reported as never retrieved.
@@ -95,9 +109,9 @@ class FutureBase : public UsesFrameAllocator {
  protected:
   // Called once before deletion: reports an exception nobody retrieved.
   virtual void on_last_unref();
-  void set_state(State s) { state_ = s; }
+  void set_loop(EventLoop* loop) { loop_.store(loop, std::memory_order_release); }
 
-  EventLoop* loop_;
+  std::atomic<EventLoop*> loop_;
   std::exception_ptr exception_;  // the error, or the CancelledError when cancelled
 
  private:
@@ -106,11 +120,17 @@ class FutureBase : public UsesFrameAllocator {
     TaskBase* waiter;  // a task to wake, or null for fn
     DoneCallbackFn fn;
   };
-  void notify_all();
+  void complete_as(State s);
+  // Schedules fn on the future's loop (thread-safely when called from another thread).
+  void post_callback(DoneCallbackFn fn);
 
   std::atomic<uint32_t> refs_;
-  State state_ = State::kPending;
+  std::atomic<State> state_{State::kPending};
   bool exception_retrieved_ = false;
+  bool shared_ = false;
+
+ protected:
+  SpinLock lock_;  // used only when shared_
   // The first waiter is stored inline: most futures have exactly one awaiting task.
   TaskBase* first_waiter_ = nullptr;
   std::unique_ptr<std::vector<Callback>> callbacks_;

@@ -37,11 +37,18 @@ void TimerHandle::cancel() {
   internal::TimerCallbackNode* t = timer();
   EventLoop* loop = t->loop();
   EventLoop* here = EventLoop::current_or_null();
+  if (here != loop && !internal::loop_is_alive(loop)) {
+    // The handle outlived its loop (which dropped the timer when it closed): nothing to
+    // remove, and `loop` must not be dereferenced. Checked before is_running() below, which
+    // would read the destroyed loop. On the loop's own thread the loop is alive by
+    // definition, so that hot path skips the registry lock.
+    return;
+  }
   if (here == loop || (here == nullptr && !loop->is_running())) {
     // The heap held a reference; the node may already have moved to the ready queue, in
     // which case the ready queue's run() drops that reference after skipping it.
     if (loop->timer_heap().remove(t)) t->unref();
-  } else if (!loop->is_closed() && internal::loop_is_alive(loop)) {
+  } else if (!loop->is_closed()) {
     t->ref();
     try {
       loop->call_soon_threadsafe([t] {

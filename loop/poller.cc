@@ -1,6 +1,7 @@
 #include "loop/poller.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -64,7 +65,19 @@ void Poller::set(int fd, CallbackNode* node, bool reader) {
     throw std::system_error(EBADF, std::generic_category(),
                             "add_reader/add_writer: invalid file descriptor " + std::to_string(fd));
   }
-  if (static_cast<size_t>(fd) >= watches_.size()) watches_.resize(fd + 1);
+  if (static_cast<size_t>(fd) >= watches_.size()) {
+    // Grow the table only for a descriptor that is open: a garbage number must raise EBADF
+    // like any other bad descriptor, not allocate a table that large (and INT_MAX + 1
+    // overflows). One fcntl per growth only, so the common path pays nothing.
+    if (fcntl(fd, F_GETFD) < 0) {
+      int saved = errno;
+      node->unref();
+      throw std::system_error(saved, std::generic_category(),
+                              "add_reader/add_writer: invalid file descriptor " +
+                                  std::to_string(fd));
+    }
+    watches_.resize(static_cast<size_t>(fd) + 1);
+  }
   Watch& w = watches_[fd];
   CallbackNode*& slot = reader ? w.reader : w.writer;
   CallbackNode* old = slot;

@@ -1,10 +1,29 @@
 #include "loop/run.h"
 
+#include <atomic>
 #include <vector>
 
+#include "loop/async_generator.h"
 #include "loop/errors.h"
 
 namespace weft::internal {
+namespace {
+std::atomic<MultiLoopRunner> g_multi_loop_runner{nullptr};
+}  // namespace
+
+void set_multi_loop_runner(MultiLoopRunner runner) {
+  g_multi_loop_runner.store(runner, std::memory_order_release);
+}
+
+MultiLoopRunner multi_loop_runner() {
+  MultiLoopRunner r = g_multi_loop_runner.load(std::memory_order_acquire);
+  if (!r) {
+    throw RuntimeError(
+        "weft::run with threads > 1 needs the multi-loop Runtime, which is not linked into "
+        "this program: add a dependency on //scheduler:runtime (or use threads = 1)");
+  }
+  return r;
+}
 
 void check_no_running_loop(const char* what) {
   if (EventLoop::current_or_null() != nullptr) {
@@ -36,6 +55,8 @@ void shutdown_loop(EventLoop& loop) {
     }
     t->unref();
   }
+  // asyncio's shutdown_asyncgens: close the async generators still alive.
+  finalize_async_generators(loop);
   loop.close();
 }
 

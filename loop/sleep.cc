@@ -24,8 +24,11 @@ void SleepAwaiter::await_suspend(TaskBase& task) {
 void SleepAwaiter::on_due() { task_->wake_from_wait(); }
 
 bool SleepAwaiter::cancel_wait(const std::string& msg) {
-  task_->loop()->timer_heap().remove(this);
-  task_->request_cancel_delivery(msg);
+  // Not in the heap: the timer fired and already woke the task.
+  if (!task_->loop()->timer_heap().remove(this)) return false;
+  // The sleep raises CancelledError itself, even if uncancel() withdraws the task's pending
+  // request meanwhile (asyncio 3.12/3.13 do the same).
+  cancel_msg_ = std::make_unique<std::string>(msg);
   task_->wake_from_wait();
   return true;
 }

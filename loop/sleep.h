@@ -11,9 +11,11 @@
 #define WEFT_LOOP_SLEEP_H_
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "loop/clock.h"
+#include "loop/errors.h"
 #include "loop/task_base.h"
 #include "loop/timer_heap.h"
 
@@ -29,7 +31,10 @@ class SleepAwaiter final : public TimerBase, public WaitCanceller {
 
   bool await_ready() const noexcept { return false; }
   void await_suspend(TaskBase& task);
-  void await_resume() const noexcept {}
+  // Raises the CancelledError of a cancel() that interrupted this sleep.
+  void await_resume() const {
+    if (cancel_msg_) throw CancelledError(*cancel_msg_);
+  }
 
   void on_due() override;
   bool cancel_wait(const std::string& msg) override;
@@ -37,6 +42,10 @@ class SleepAwaiter final : public TimerBase, public WaitCanceller {
  private:
   Duration delay_;
   TaskBase* task_ = nullptr;
+  // Set when cancel() interrupted the sleep. The sleep itself raises, like asyncio's
+  // cancelled sleep future, rather than TaskBase::request_cancel_delivery(): that one is
+  // withdrawn by uncancel(), which would end the sleep early without any error.
+  std::unique_ptr<std::string> cancel_msg_;
 };
 
 }  // namespace internal

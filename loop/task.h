@@ -40,6 +40,9 @@
 #include "loop/task_base.h"
 
 namespace weft {
+
+class Runtime;
+
 namespace internal {
 
 template <class T>
@@ -123,6 +126,7 @@ class Task {
 
  private:
   friend class EventLoop;
+  friend class Runtime;
   explicit Task(State* s) : s_(s) {}  // adopts a reference
   State* s_ = nullptr;
 };
@@ -149,7 +153,9 @@ T EventLoop::run_until_complete(Task<T> task) {
 
 template <class T>
 T EventLoop::run_until_complete(Coro<T> coro) {
-  check_open("run_until_complete");
+  // Refuse before wrapping the coroutine in a task (as asyncio does): a refused coroutine
+  // must not be scheduled behind the caller's back on a loop that is already running.
+  check_can_run("run_until_complete");
   return run_until_complete(create_task(std::move(coro)));
 }
 

@@ -7,6 +7,7 @@
 #include "loop/coro.h"
 #include "loop/errors.h"
 #include "loop/event_loop.h"
+#include "loop/work_source.h"
 
 namespace weft::internal {
 namespace {
@@ -29,7 +30,11 @@ uint64_t next_task_id() {
 // The per-task coroutine handed to foreign awaitables in place of the task's own: each
 // resumption wakes the task on its loop (from any thread), then suspends again.
 struct WakerCoroutine {
+  // kArmed: handed to a foreign awaitable, which will resume it once. kOrphaned: the task
+  // went away while armed; the late resumption frees the frame and touches nothing else.
+  enum State { kIdle, kArmed, kOrphaned };
   struct promise_type {
+    std::atomic<int> state{kIdle};
     WakerCoroutine get_return_object() {
       return {std::coroutine_handle<promise_type>::from_promise(*this)};
     }
@@ -38,14 +43,36 @@ struct WakerCoroutine {
     void return_void() noexcept {}
     void unhandled_exception() noexcept { std::terminate(); }
   };
-  std::coroutine_handle<promise_type> handle;
+  using Handle = std::coroutine_handle<promise_type>;
+  static Handle of(std::coroutine_handle<> h) { return Handle::from_address(h.address()); }
+  Handle handle;
+};
+
+// Wakes the task only once the waker is fully suspended, from inside await_suspend. The
+// moment the task is queued the loop may run it, give this same handle to the next foreign
+// awaitable (whose resumer may resume it at once, on another thread) or destroy it (task
+// end). Waking first and suspending after (`task->wake(); co_await suspend_always{}`) left
+// the resuming thread writing the frame's suspend state while that could already happen
+// (a data race found by TSan, and a use-after-free when the task ended meanwhile).
+struct WakeTaskOnSuspend {
+  TaskBase* task;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(WakerCoroutine::Handle h) const noexcept {
+    TaskBase* t = task;  // copied out first: the frame holding *this may go once t is queued
+    int expected = WakerCoroutine::kArmed;
+    if (h.promise().state.compare_exchange_strong(expected, WakerCoroutine::kIdle,
+                                                  std::memory_order_acq_rel)) {
+      t->wake();
+    } else if (expected == WakerCoroutine::kOrphaned) {
+      h.destroy();  // the task is gone (its loop closed): drop the late delivery
+    }
+    // kIdle: resumed although not armed (resumed twice): ignored.
+  }
+  void await_resume() const noexcept {}
 };
 
 WakerCoroutine make_waker(TaskBase* task) {
-  for (;;) {
-    task->wake();
-    co_await std::suspend_always{};
-  }
+  for (;;) co_await WakeTaskOnSuspend{task};
 }
 
 }  // namespace
@@ -66,7 +93,15 @@ TaskBase::~TaskBase() { destroy_frames(); }
 
 void TaskBase::destroy_frames() {
   if (root_) std::exchange(root_, {}).destroy();
-  if (waker_) std::exchange(waker_, {}).destroy();
+  if (waker_) {
+    auto h = WakerCoroutine::of(std::exchange(waker_, {}));
+    int expected = WakerCoroutine::kArmed;
+    // Armed: a foreign awaitable still holds the handle; its late resumption frees it.
+    if (!h.promise().state.compare_exchange_strong(expected, WakerCoroutine::kOrphaned,
+                                                   std::memory_order_acq_rel)) {
+      h.destroy();
+    }
+  }
   resume_point_ = {};
 }
 
@@ -107,26 +142,59 @@ const char* TaskBase::state_name() const {
 }
 
 void TaskBase::run() {
-  if (done() || !root_) return;
-  if (!started_) {
-    started_ = true;
-    if (must_cancel_) {
-      // Cancelled before its first step: the coroutine never runs (asyncio throws
-      // CancelledError into it before its first line, with the same visible effect).
-      must_cancel_ = false;
-      destroy_frames();
-      mark_retrieved();
-      finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg())));
-      loop_->release_task(this);
-      return;
-    }
-  }
-  EventLoop* loop = loop_;
+  if (!root_) return;
+  if (!started_ && !start()) return;
+  waiting_on_ = nullptr;
+  EventLoop* loop = this->loop();
   TaskBase* outer = loop->current_task();
   loop->set_current_task(this);
   resume_point_.resume();
   loop->set_current_task(outer);
-  if (root_.done()) complete();
+  if (root_.done()) {
+    complete();
+  } else if (must_cancel_ && waiting_on_) {
+    deliver_cancel_to_wait();
+  }
+}
+
+void TaskBase::deliver_cancel_to_wait() {
+  // asyncio's Task.__step: a cancel() that arrived while the task was running (it cancelled
+  // itself, or a callback it ran did) goes to what the task now waits on, at once, instead
+  // of waiting for that wait to end on its own.
+  WaitCanceller* w = waiting_on_;
+  must_cancel_ = false;
+  if (!w->cancel_wait(cancel_msg())) must_cancel_ = true;
+}
+
+bool TaskBase::start() {
+  EventLoop* here = t_running_loop;
+  bool cancel_now;
+  {
+    // Pairs with cancel(): a request made before the start is seen here; one made after
+    // sees started_ and goes through the loop that runs the task.
+    MaybeSpinGuard guard(lock_, shared());
+    if (spawned_) set_loop(here);
+    started_ = true;
+    cancel_now = must_cancel_;
+  }
+  if (spawned_) {
+    here->link_task(this);
+    const WorkSource* source = here->work_source();
+    if (source && source->shutting_down() && !cancel_now) {
+      cancel_now = true;
+      ++num_cancels_requested_;
+      request_cancel_delivery("the Runtime is shutting down");
+    }
+  }
+  if (!cancel_now) return true;
+  // Cancelled before its first step: the coroutine never runs (asyncio throws
+  // CancelledError into it before its first line, with the same visible effect).
+  must_cancel_ = false;
+  destroy_frames();
+  mark_retrieved();
+  finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg())));
+  here->release_task(this);  // may delete this
+  return false;
 }
 
 void TaskBase::complete() {
@@ -159,10 +227,40 @@ void TaskBase::complete() {
     destroy_frames();
     finish();
   }
-  loop_->release_task(this);  // may delete this
+  loop()->release_task(this);  // may delete this
 }
 
 bool TaskBase::cancel(std::string msg) {
+  if (done()) return false;
+  if (shared()) {
+    MaybeSpinGuard guard(lock_, true);
+    if (!started_) {
+      // Still in a run queue, possibly about to be stolen: record the request for start().
+      ++num_cancels_requested_;
+      request_cancel_delivery(msg);
+      return true;
+    }
+  }
+  EventLoop* loop = this->loop();
+  EventLoop* here = t_running_loop;
+  if (here != loop && (here != nullptr || loop->is_running())) {
+    // Another thread: the task's state belongs to its loop. Post the request there.
+    ref();
+    try {
+      loop->call_soon_threadsafe([this, msg = std::move(msg)]() mutable {
+        cancel_here(std::move(msg));
+        unref();
+      });
+    } catch (const RuntimeError&) {
+      unref();  // the loop is closed: nothing will run the task again
+      return false;
+    }
+    return true;
+  }
+  return cancel_here(std::move(msg));
+}
+
+bool TaskBase::cancel_here(std::string msg) {
   mark_retrieved();
   if (done()) return false;
   ++num_cancels_requested_;
@@ -190,8 +288,18 @@ int TaskBase::uncancel() {
   return static_cast<int>(num_cancels_requested_);
 }
 
+void TaskBase::wake_from_wait() {
+  EventLoop* loop = this->loop();
+  if (t_running_loop == loop) {
+    waiting_on_ = nullptr;
+    loop->schedule(this);
+  } else {
+    loop->schedule_threadsafe(this);
+  }
+}
+
 void TaskBase::wake() {
-  EventLoop* loop = loop_;
+  EventLoop* loop = this->loop();
   if (t_running_loop == loop) {
     loop->schedule(this);
   } else {
@@ -201,7 +309,23 @@ void TaskBase::wake() {
 
 std::coroutine_handle<> TaskBase::foreign_waker() {
   if (!waker_) waker_ = make_waker(this).handle;
+  WakerCoroutine::of(waker_).promise().state.store(WakerCoroutine::kArmed,
+                                                   std::memory_order_release);
   return waker_;
+}
+
+void TaskBase::disarm_foreign_waker() {
+  if (waker_) {
+    WakerCoroutine::of(waker_).promise().state.store(WakerCoroutine::kIdle,
+                                                     std::memory_order_release);
+  }
+}
+
+void TaskBase::discard() {
+  if (!spawned_ || started_) return;
+  started_ = true;
+  abandon();
+  unref();  // the queue's reference
 }
 
 void TaskBase::abandon() {
@@ -214,7 +338,7 @@ void TaskBase::abandon() {
   // Destroying the frames runs the destructors of everything the coroutines hold, including
   // the awaiters, which unregister from timers and futures.
   destroy_frames();
-  loop_->call_exception_handler(ctx);
+  loop()->call_exception_handler(ctx);
 }
 
 void TaskBase::on_last_unref() {
@@ -225,8 +349,8 @@ void TaskBase::on_last_unref() {
   ctx.task = name();
   ctx.future = describe();
   ctx.source = absl::StrFormat("%s:%d in %s", site_.file, site_.line, site_.function);
-  if (loop_is_alive(loop_)) {
-    loop_->call_exception_handler(ctx);
+  if (loop_is_alive(loop())) {
+    loop()->call_exception_handler(ctx);
   } else {
     print_exception_context(ctx);
   }

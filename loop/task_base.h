@@ -69,9 +69,21 @@ class TaskBase : public FutureBase, public Runnable {
 
   // Runnable: one step.
   void run() override;
-  void discard() override {}
 
-  // asyncio Task.cancel(msg).
+  // A spawned task (weft::spawn) may be taken by any loop of its Runtime until its first
+  // step; from then on it stays on the loop that started it. Set before it is queued.
+  void set_spawned() {
+    spawned_ = true;
+    set_shared();
+  }
+  bool spawned() const { return spawned_; }
+  // A closing loop drops the task unrun. A spawned task that never started is owned by the
+  // queue that held it: it is destroyed (and reported) here. Other tasks are the loop's,
+  // which abandons them separately.
+  void discard() override;
+
+  // asyncio Task.cancel(msg). Any thread: from another thread than the task's loop the
+  // request is posted to that loop (and the return value is whether the task was pending).
   bool cancel(std::string msg) override;
   std::string describe() const override;
   // "pending", "cancelled", "finished", "finished exception".
@@ -92,11 +104,10 @@ class TaskBase : public FutureBase, public Runnable {
   void set_waiting_on(WaitCanceller* w) { waiting_on_ = w; }
   // Schedules the next step on the task's loop. Any thread.
   void wake();
-  // The wait is over: forget the WaitCanceller, then wake(). Any thread.
-  void wake_from_wait() {
-    waiting_on_ = nullptr;
-    wake();
-  }
+  // The wait is over: wake(). Any thread. The WaitCanceller is forgotten at once on the
+  // task's own thread, else when the next step starts (it is the owner's to touch); a
+  // cancel() in between reaches a canceller whose wait is over, which then declines.
+  void wake_from_wait();
   // Asks for CancelledError(msg) to be thrown at the task's next resumption.
   void request_cancel_delivery(const std::string& msg);
   // Called on resumption at every suspension point: throws the pending CancelledError.
@@ -105,6 +116,8 @@ class TaskBase : public FutureBase, public Runnable {
   }
   // A handle to give foreign awaitables instead of the coroutine's own.
   std::coroutine_handle<> foreign_waker();
+  // The foreign awaitable declined to suspend (or threw): it will not resume the waker.
+  void disarm_foreign_waker();
 
   // --- Loop bookkeeping. ---
   // The closing loop drops a task that is still pending: destroy its coroutine frames
@@ -121,6 +134,10 @@ class TaskBase : public FutureBase, public Runnable {
 
  private:
   [[noreturn]] void throw_cancelled();
+  // The first step: returns false if the task was cancelled before it (it is then done).
+  bool start();
+  bool cancel_here(std::string msg);
+  void deliver_cancel_to_wait();
   void complete();
   void destroy_frames();
 
@@ -142,6 +159,7 @@ class TaskBase : public FutureBase, public Runnable {
   uint32_t num_cancels_requested_ = 0;
   bool must_cancel_ = false;
   bool started_ = false;
+  bool spawned_ = false;
 };
 
 // The task whose step is running on this thread, or nullptr.

@@ -1,0 +1,66 @@
+#include "bench/workloads_pool.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+#include "loop/weft.h"
+#include "scheduler/to_thread.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+long count_of(double base, double scale) {
+  long n = static_cast<long>(base * scale);
+  return n < 1 ? 1 : n;
+}
+
+// A wrong answer would make the number meaningless: stop loudly.
+void check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "workload check failed: %s\n", what);
+    std::abort();
+  }
+}
+
+}  // namespace
+
+double weft_w7_blocking_pool(double scale) {
+  const long n = count_of(100000, scale);
+  auto main = [n]() -> weft::Coro<double> {
+    std::vector<weft::ExecutorCall<long>> calls;
+    calls.reserve(n);
+    Clock::time_point start = Clock::now();
+    for (long i = 0; i < n; ++i) calls.push_back(weft::to_thread([i] { return i + 1; }));
+    long sum = 0;
+    for (auto& call : calls) sum += co_await call;
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    check(sum == n * (n + 1) / 2, "W7 sum of results");
+    co_return static_cast<double>(n) / seconds;
+  };
+  return weft::run(main());
+}
+
+double weft_w7s_blocking_sleep(double scale) {
+  const long n = count_of(2000, scale);
+  auto main = [n]() -> weft::Coro<double> {
+    std::vector<weft::ExecutorCall<long>> calls;
+    calls.reserve(n);
+    Clock::time_point start = Clock::now();
+    for (long i = 0; i < n; ++i) {
+      calls.push_back(weft::to_thread([i] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return i;
+      }));
+    }
+    long sum = 0;
+    for (auto& call : calls) sum += co_await call;
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    check(sum == n * (n - 1) / 2, "W7s sum of results");
+    co_return seconds;
+  };
+  return weft::run(main());
+}

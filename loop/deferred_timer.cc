@@ -1,0 +1,54 @@
+#include "loop/deferred_timer.h"
+
+#include "loop/event_loop.h"
+
+namespace weft::internal {
+
+class DeferredTimer::Node final : public Runnable {
+ public:
+  explicit Node(DeferredTimer* owner) : owner_(owner) {}
+  void disconnect() { owner_ = nullptr; }
+  void run() override {
+    if (DeferredTimer* t = owner_) {
+      t->queued_ = nullptr;
+      delete this;
+      t->on_expire();
+      return;
+    }
+    delete this;
+  }
+  void discard() override {
+    if (owner_) owner_->queued_ = nullptr;
+    delete this;
+  }
+
+ private:
+  DeferredTimer* owner_;
+};
+
+void DeferredTimer::arm(EventLoop* loop, TimePoint when) {
+  disarm();
+  loop_ = loop;
+  loop->timer_heap().push(this, when);
+}
+
+void DeferredTimer::fire_soon(EventLoop* loop) {
+  disarm();
+  loop_ = loop;
+  on_due();
+}
+
+void DeferredTimer::disarm() {
+  if (in_heap()) loop_->timer_heap().remove(this);
+  if (queued_) {
+    queued_->disconnect();
+    queued_ = nullptr;
+  }
+}
+
+void DeferredTimer::on_due() {
+  queued_ = new Node(this);
+  loop_->schedule(queued_);
+}
+
+}  // namespace weft::internal

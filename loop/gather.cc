@@ -1,0 +1,76 @@
+#include "loop/gather.h"
+
+#include "loop/report.h"
+
+namespace weft::internal {
+
+bool GatherAwaiter::await_ready() {
+  for (size_t i = 0; i < n_; ++i) {
+    FutureBase* c = children_[i];
+    if (!c->done()) {
+      ++pending_;
+    } else if (!return_exceptions_ && !first_failure_ && (c->cancelled() || c->has_exception())) {
+      first_failure_ = c;
+    }
+  }
+  return pending_ == 0 || first_failure_ != nullptr;
+}
+
+void GatherAwaiter::await_suspend(TaskBase& task) {
+  task_ = &task;
+  for (size_t i = 0; i < n_; ++i) {
+    if (!children_[i]->done()) watch_.watch(children_[i]);
+  }
+  task.set_waiting_on(this);
+}
+
+void GatherAwaiter::on_done(FutureBase& f, uint32_t) {
+  --pending_;
+  if (finished_) return;
+  if (!cancel_requested_ && !return_exceptions_ && (f.cancelled() || f.has_exception())) {
+    first_failure_ = &f;
+    finish();
+  } else if (pending_ == 0) {
+    finish();
+  }
+}
+
+void GatherAwaiter::finish() {
+  finished_ = true;
+  watch_.stop();
+  task_->wake_from_wait();
+}
+
+GatherAwaiter::~GatherAwaiter() {
+  // Not resumed normally: CancelledError is what the awaiting task sees, so a child's own
+  // error must not vanish with it.
+  if (!cancel_requested_ || resumed_) return;
+  for (size_t i = 0; i < n_; ++i) {
+    if (children_[i]->has_exception()) {
+      report_child_exception(*children_[i],
+                             "gather() was cancelled, and this child failed meanwhile (its "
+                             "exception cannot propagate: CancelledError does)");
+    }
+  }
+}
+
+bool GatherAwaiter::cancel_wait(const std::string& msg) {
+  bool any = false;
+  for (size_t i = 0; i < n_; ++i) {
+    if (!children_[i]->done() && children_[i]->cancel(msg)) any = true;
+  }
+  // Nothing left to cancel (every child is done, the wake-up is on its way): the core
+  // delivers the cancellation when the task resumes.
+  if (!any) return false;
+  cancel_requested_ = true;
+  task_->request_cancel_delivery(msg);
+  return true;
+}
+
+void GatherAwaiter::await_resume() {
+  resumed_ = true;
+  watch_.stop();
+  if (first_failure_) first_failure_->check_result();
+}
+
+}  // namespace weft::internal

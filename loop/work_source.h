@@ -1,0 +1,38 @@
+// WorkSource: how a loop gets work that is not its own (migratable tasks), without knowing
+// anything about stealing. The scheduler (scheduler/runtime.h) plugs one into each loop of a
+// Runtime; a plain EventLoop has none.
+//
+// All methods are called on the loop's own thread.
+#ifndef WEFT_LOOP_WORK_SOURCE_H_
+#define WEFT_LOOP_WORK_SOURCE_H_
+
+#include <cstddef>
+
+#include "loop/runnable.h"
+
+namespace weft::internal {
+
+class WorkSource {
+ public:
+  // Moves up to `max` items of this loop's own migratable work to `ready`. Returns how many.
+  virtual size_t take_local(RunQueue& ready, size_t max) = 0;
+  // The loop has nothing to run: look elsewhere (steal from siblings, the injection
+  // queue). Returns how many items were moved to `ready`.
+  virtual size_t find_work(RunQueue& ready) = 0;
+  // Whether there is work the loop could take (checked after the loop has announced that it
+  // parks, the other half of the parking handshake).
+  virtual bool has_work() = 0;
+  // Called around a blocking poll, so the scheduler knows which loops sleep.
+  virtual void on_park() = 0;
+  virtual void on_unpark() = 0;
+  // True once the Runtime shuts down: tasks that have not started yet are cancelled at
+  // their first step instead of running.
+  virtual bool shutting_down() const = 0;
+
+ protected:
+  ~WorkSource() = default;
+};
+
+}  // namespace weft::internal
+
+#endif  // WEFT_LOOP_WORK_SOURCE_H_

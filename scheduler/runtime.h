@@ -1,0 +1,199 @@
+// Runtime: N event loops on N threads that share migratable work (asyncio.Runner for many
+// loops; Tokio's multi-thread runtime).
+//
+//   weft::Runtime rt({.threads = 2});
+//   int v = rt.block_on(main_coro());        // from a plain thread (e.g. main())
+//   // or, equivalently for one-shot programs:
+//   int v = weft::run(main_coro(), {.threads = 2});
+//
+// Inside the runtime, weft::spawn(coro) creates a *migratable* task: until its first step
+// it sits in its loop's StealableQueue, where an idle sibling may steal it; once started it
+// stays on the loop that started it. weft::create_task(coro) creates a *pinned* task, which
+// runs only on the loop that created it. Both return Task<T>; awaiting a task or a future
+// that lives on another loop needs nothing from the user (the wake crosses by the
+// thread-safe path).
+//
+// Scheduling (scheduler/runtime.cc explains the invariants):
+// - A loop takes its own spawned work a slice at a time and, every kInjectionCheckInterval
+//   slices, a batch from the injection queue, so neither starves.
+// - A loop with nothing to run searches: it steals half of a sibling's queue, or takes a
+//   batch from the injection queue. At most half the loops search at once.
+// - A loop that finds nothing spins briefly (spin_before_park) and then parks in epoll.
+//   Pushing new work wakes one parked loop, and only when no loop is searching.
+//
+// Shutdown (the destructor, or shutdown()): every loop cancels its pending tasks and runs
+// until each has finished its cleanup; spawned tasks that had not started are cancelled
+// without running; then the loops stop, their threads are joined and the loops closed.
+//
+// Thread-safety: spawn(), block_on(), stats() and shutdown() may be called from any thread;
+// block_on() and shutdown() must not be called from a loop of this Runtime (they would wait
+// for themselves) and raise RuntimeError if they are.
+#ifndef WEFT_SCHEDULER_RUNTIME_H_
+#define WEFT_SCHEDULER_RUNTIME_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "loop/coro.h"
+#include "loop/event_loop.h"
+#include "loop/run.h"
+#include "loop/task.h"
+#include "scheduler/injection_queue.h"
+
+namespace weft {
+
+struct RuntimeOptions {
+  // Number of loops (= threads). 0: the number of cores.
+  size_t threads = 0;
+  // How long an idle loop spins looking for work before it parks (see
+  // EventLoop::set_spin_before_park). 0 disables spinning.
+  Duration spin_before_park = std::chrono::microseconds(50);
+  // Debug mode for every loop; unset: WEFT_DEBUG from the environment.
+  std::optional<bool> debug;
+};
+
+class Runtime {
+ public:
+  // Per-loop counters, readable at any time.
+  struct LoopStats {
+    uint64_t tasks_run = 0;        // ready items run (task steps and callbacks)
+    uint64_t steals = 0;           // steal operations that got work from a sibling
+    uint64_t stolen_tasks = 0;     // tasks this loop took from siblings
+    uint64_t stolen_from = 0;      // tasks siblings took from this loop
+    uint64_t parks = 0;            // times the loop blocked in epoll
+    uint64_t remote_wakes = 0;     // items received from other threads
+    uint64_t injection_pulls = 0;  // tasks taken from the injection queue
+    size_t queue_depth = 0;        // spawned tasks waiting in the loop's stealable queue
+    size_t ready = 0;              // items in the loop's ready queue
+  };
+
+  explicit Runtime(RuntimeOptions options = {});
+  // shutdown().
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  size_t num_loops() const { return workers_.size(); }
+  EventLoop& loop(size_t i);
+
+  // The Runtime whose loop runs on this thread, or nullptr.
+  static Runtime* current() noexcept;
+
+  // Runs `coro` as a pinned task on loop 0 and blocks the calling thread until it is done;
+  // returns its result or rethrows its exception. Not from a loop thread of this Runtime.
+  template <class T>
+  T block_on(Coro<T> coro);
+
+  // A migratable task (see the file comment). Any thread; from outside the Runtime it goes
+  // through the injection queue.
+  template <class T>
+  Task<T> spawn(Coro<T> coro, std::string name = "");
+
+  std::vector<LoopStats> stats() const;
+  // The counters as text, one line per loop.
+  std::string stats_text() const;
+
+  // See the file comment. Idempotent.
+  void shutdown();
+
+  // --- Internal. ---
+  // Queues a spawned, not yet started task. Any thread.
+  void push_spawned(internal::TaskBase* task);
+  bool shutting_down() const { return shutting_down_.load(std::memory_order_acquire); }
+
+ private:
+  class Worker;
+  friend class Worker;
+
+  void notify_one();
+  void notify_if_idle();
+  bool try_start_searching();
+  void stop_searching();
+  void check_not_on_loop(const char* what) const;
+  // Blocks until `done` is set by a callback on some loop.
+  struct Latch {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    void set() {
+      std::lock_guard<std::mutex> lock(mu);
+      done = true;
+      cv.notify_all();
+    }
+    void wait() {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [this] { return done; });
+    }
+  };
+
+  std::vector<std::unique_ptr<Worker>> workers_;
+  internal::InjectionQueue injection_;
+  std::atomic<int> num_searching_{0};
+  std::atomic<int> num_parked_{0};
+  std::atomic<bool> shutting_down_{false};
+  bool shut_down_ = false;
+  std::mutex shutdown_mu_;
+};
+
+template <class T>
+T Runtime::block_on(Coro<T> coro) {
+  check_not_on_loop("block_on");
+  if (shutting_down()) {
+    throw RuntimeError("block_on: this Runtime is shut down; create a new Runtime");
+  }
+  struct State {
+    Latch latch;
+    Task<T> task;
+  };
+  auto state = std::make_shared<State>();
+  EventLoop& main_loop = loop(0);
+  main_loop.call_soon_threadsafe([state, &main_loop, c = std::move(coro)]() mutable {
+    state->task = main_loop.create_task(std::move(c), "main");
+    state->task.add_done_callback([state](Task<T>&) { state->latch.set(); });
+  });
+  state->latch.wait();
+  if constexpr (std::is_void_v<T>) {
+    state->task.result();
+  } else if constexpr (std::is_reference_v<T>) {
+    return state->task.result();
+  } else {
+    return std::move(state->task.result());
+  }
+}
+
+template <class T>
+Task<T> Runtime::spawn(Coro<T> coro, std::string name) {
+  if (shutting_down()) {
+    throw RuntimeError("spawn: this Runtime is shutting down; no new tasks can start");
+  }
+  EventLoop* home = EventLoop::current_or_null();
+  if (!home || current() != this) home = &loop(0);
+  auto handle = coro.release("spawned");
+  auto* state = new internal::TaskState<T>(home, handle, std::move(name));  // refs: 2
+  state->set_spawned();
+  push_spawned(state);
+  return Task<T>(state);
+}
+
+// Spawns a migratable task on the current Runtime; on a plain loop (weft::run with one
+// thread) it is the same as create_task. Raises RuntimeError where no loop runs.
+template <class T>
+Task<T> spawn(Coro<T> coro, std::string name = "") {
+  if (Runtime* rt = Runtime::current()) return rt->spawn(std::move(coro), std::move(name));
+  return create_task(std::move(coro), std::move(name));
+}
+
+}  // namespace weft
+
+#endif  // WEFT_SCHEDULER_RUNTIME_H_

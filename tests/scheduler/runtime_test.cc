@@ -1,0 +1,388 @@
+#include "scheduler/runtime.h"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "loop/weft.h"
+
+using namespace std::chrono_literals;
+
+namespace weft {
+namespace {
+
+#if defined(__SANITIZE_THREAD__) || defined(THREAD_SANITIZER) || defined(ADDRESS_SANITIZER)
+constexpr int kScale = 10;  // sanitizers are ~10x slower: keep the suites fast
+#else
+constexpr int kScale = 1;
+#endif
+
+Coro<int> answer() { co_return 42; }
+
+// Coroutine lambdas must not capture: the closure is a temporary that dies before the
+// coroutine runs. These helpers take what they need as parameters instead.
+Coro<void> bump(std::atomic<long>& count) {
+  count.fetch_add(1, std::memory_order_relaxed);
+  co_return;
+}
+
+Coro<int> bump_and_return(std::atomic<int>& count, int x) {
+  count.fetch_add(1);
+  co_return x;
+}
+
+struct StealProbe {
+  std::atomic<int> ran{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<std::thread::id> threads;
+  int expected = 0;
+};
+
+Coro<void> record_thread(StealProbe& p) {
+  {
+    std::lock_guard<std::mutex> lock(p.mu);
+    p.threads.insert(std::this_thread::get_id());
+  }
+  if (p.ran.fetch_add(1) + 1 == p.expected) {
+    std::lock_guard<std::mutex> lock(p.mu);
+    p.cv.notify_all();
+  }
+  co_return;
+}
+
+TEST(RuntimeTest, BlockOnReturnsTheResult) {
+  Runtime rt({.threads = 2});
+  EXPECT_EQ(rt.num_loops(), 2u);
+  EXPECT_EQ(rt.block_on(answer()), 42);
+  EXPECT_EQ(rt.block_on(answer()), 42);
+}
+
+TEST(RuntimeTest, RunWithThreadsUsesARuntime) {
+  auto main = []() -> Coro<bool> { co_return Runtime::current() != nullptr; };
+  EXPECT_TRUE(run(main(), {.threads = 2}));
+  EXPECT_FALSE(run(main()));
+}
+
+TEST(RuntimeTest, BlockOnRethrows) {
+  Runtime rt({.threads = 2});
+  auto boom = []() -> Coro<void> {
+    co_await sleep(0s);
+    throw std::runtime_error("boom");
+  };
+  EXPECT_THROW(rt.block_on(boom()), std::runtime_error);
+}
+
+TEST(RuntimeTest, SpawnedTasksAreAwaitedAcrossLoops) {
+  Runtime rt({.threads = 2});
+  auto main = []() -> Coro<long> {
+    std::vector<Task<long>> tasks;
+    for (long i = 0; i < 1000; ++i) {
+      tasks.push_back(spawn([](long x) -> Coro<long> {
+        co_await sleep(0s);
+        co_return x * 2;
+      }(i)));
+    }
+    long sum = 0;
+    for (auto& t : tasks) sum += co_await t;
+    co_return sum;
+  };
+  EXPECT_EQ(rt.block_on(main()), 999L * 1000L);
+}
+
+// The loop that spawns blocks its thread; the other loop must steal every task.
+TEST(RuntimeTest, IdleLoopStealsFromABlockedLoop) {
+  Runtime rt({.threads = 2});
+  constexpr int kTasks = 10000;
+  StealProbe probe;
+  probe.expected = kTasks;
+  auto main = [&]() -> Coro<std::thread::id> {
+    for (int i = 0; i < kTasks; ++i) spawn(record_thread(probe));
+    // Block this loop's thread (deliberately, for the test) until all have run elsewhere.
+    std::unique_lock<std::mutex> lock(probe.mu);
+    probe.cv.wait(lock, [&] { return probe.ran.load() == kTasks; });
+    co_return std::this_thread::get_id();
+  };
+  std::thread::id main_thread = rt.block_on(main());
+  EXPECT_EQ(probe.ran.load(), kTasks);
+  EXPECT_EQ(probe.threads.count(main_thread), 0u);
+  auto stats = rt.stats();
+  EXPECT_GT(stats[1].steals + stats[1].injection_pulls, 0u) << rt.stats_text();
+}
+
+TEST(RuntimeTest, PinnedTasksStayOnTheirLoop) {
+  Runtime rt({.threads = 2});
+  auto main = []() -> Coro<bool> {
+    std::thread::id home = std::this_thread::get_id();
+    std::vector<Task<bool>> tasks;
+    for (int i = 0; i < 200; ++i) {
+      tasks.push_back(create_task([](std::thread::id h) -> Coro<bool> {
+        bool same = true;
+        for (int k = 0; k < 10; ++k) {
+          co_await sleep(0s);
+          same = same && std::this_thread::get_id() == h;
+        }
+        co_return same;
+      }(home)));
+    }
+    // Keep the other loop hungry: spawn work too, so it searches.
+    for (int i = 0; i < 200; ++i) spawn([]() -> Coro<void> { co_await sleep(0s); }());
+    bool all = true;
+    for (auto& t : tasks) all = all && co_await t;
+    co_return all;
+  };
+  EXPECT_TRUE(rt.block_on(main()));
+}
+
+TEST(RuntimeTest, AwaitAFutureOfAnotherLoop) {
+  Runtime rt({.threads = 2});
+  EventLoop& other = rt.loop(1);
+  auto main = [&]() -> Coro<int> {
+    // Create the future on loop 1, await it here on loop 0, complete it on loop 1.
+    Future<int> f;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool created = false;
+    other.call_soon_threadsafe([&] {
+      std::lock_guard<std::mutex> lock(mu);
+      f = other.create_future<int>();
+      created = true;
+      cv.notify_all();
+    });
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return created; });
+    }
+    Future<int> copy = f;
+    other.call_soon_threadsafe([copy]() mutable { copy.set_result(7); });
+    int v = co_await f;
+    co_return v;
+  };
+  EXPECT_EQ(rt.block_on(main()), 7);
+}
+
+TEST(RuntimeTest, CancelASpawnedTaskFromAnotherLoop) {
+  Runtime rt({.threads = 2});
+  auto main = []() -> Coro<bool> {
+    std::atomic<bool> cleaned{false};
+    Task<void> t = spawn([](std::atomic<bool>& c) -> Coro<void> {
+      try {
+        co_await sleep(1h);
+      } catch (const CancelledError&) {
+        c = true;
+        throw;
+      }
+    }(cleaned));
+    co_await sleep(1ms);
+    t.cancel("stop");
+    try {
+      co_await t;
+    } catch (const CancelledError& e) {
+      EXPECT_EQ(e.message(), "stop");
+    }
+    co_return t.cancelled() && cleaned.load();
+  };
+  EXPECT_TRUE(rt.block_on(main()));
+}
+
+TEST(RuntimeTest, CancelBeforeStartNeverRuns) {
+  // One loop, busy running main: the spawned task cannot start before the cancel.
+  Runtime rt({.threads = 1});
+  auto main = []() -> Coro<bool> {
+    std::atomic<bool> ran{false};
+    Task<void> t = spawn([](std::atomic<bool>& r) -> Coro<void> {
+      r = true;
+      co_return;
+    }(ran));
+    t.cancel();
+    try {
+      co_await t;
+    } catch (const CancelledError&) {
+    }
+    co_return t.cancelled() && !ran.load();
+  };
+  EXPECT_TRUE(rt.block_on(main()));
+}
+
+// Two pinned tasks on different loops bounce a token through futures: every wake crosses
+// threads; none may be lost or delivered twice.
+TEST(RuntimeTest, CrossThreadPingPong) {
+  Runtime rt({.threads = 2});
+  const int rounds = 20000 / kScale;
+  struct Channel {
+    std::mutex mu;
+    Future<int> slot;
+  };
+  auto main = [&]() -> Coro<int> {
+    EventLoop& here = EventLoop::current();
+    EventLoop& there = rt.loop(1);
+    int got = 0;
+    for (int i = 0; i < rounds; ++i) {
+      Future<int> reply = here.create_future<int>();
+      there.call_soon_threadsafe([&here, reply, i]() mutable {
+        // Runs on loop 1; answer on loop 0.
+        here.call_soon_threadsafe([reply, i]() mutable { reply.set_result(i); });
+      });
+      got += (co_await reply == i);
+    }
+    co_return got;
+  };
+  EXPECT_EQ(rt.block_on(main()), rounds);
+}
+
+// A task on loop 0 suspends; its handle (the task's waker) is resumed on loop 1, which
+// wakes the task back on loop 0: one cross-thread callback and one cross-thread task wake
+// per await.
+struct ResumeOnOtherLoop {
+  EventLoop* other;
+  std::atomic<long>* suspends;
+  std::atomic<long>* resumes;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    suspends->fetch_add(1, std::memory_order_relaxed);
+    other->call_soon_threadsafe([h] { h.resume(); });
+  }
+  void await_resume() const noexcept { resumes->fetch_add(1, std::memory_order_relaxed); }
+};
+
+Coro<long> bounce(EventLoop* other, long rounds, std::atomic<long>* suspends,
+                  std::atomic<long>* resumes) {
+  std::thread::id home = std::this_thread::get_id();
+  long ok = 0;
+  for (long i = 0; i < rounds; ++i) {
+    co_await ResumeOnOtherLoop{other, suspends, resumes};
+    ok += std::this_thread::get_id() == home;
+  }
+  co_return ok;
+}
+
+// A million cross-thread handoffs (half of them task wakes): none lost (every task
+// finishes), none delivered twice (resumes == suspends), all on the task's own thread.
+TEST(RuntimeTest, AMillionCrossThreadHandoffs) {
+  Runtime rt({.threads = 2});
+  constexpr long kTasks = 100;
+  const long rounds = 5000 / kScale;
+  std::atomic<long> suspends{0}, resumes{0};
+  auto main = [&]() -> Coro<long> {
+    std::vector<Task<long>> tasks;
+    for (long i = 0; i < kTasks; ++i) {
+      tasks.push_back(create_task(bounce(&rt.loop(1), rounds, &suspends, &resumes)));
+    }
+    long ok = 0;
+    for (auto& t : tasks) ok += co_await t;
+    co_return ok;
+  };
+  EXPECT_EQ(rt.block_on(main()), kTasks * rounds);
+  EXPECT_EQ(suspends.load(), kTasks * rounds);
+  EXPECT_EQ(resumes.load(), kTasks * rounds);
+}
+
+TEST(RuntimeTest, SpawnStormFromEveryLoop) {
+  Runtime rt({.threads = 2});
+  const int per_task = 20000 / kScale;
+  std::atomic<long> count{0};
+  auto storm = [&]() -> Coro<void> {
+    std::vector<Task<void>> tasks;
+    tasks.reserve(per_task);
+    for (int i = 0; i < per_task; ++i) {
+      tasks.push_back(spawn(bump(count)));
+    }
+    for (auto& t : tasks) co_await t;
+  };
+  auto main = [&]() -> Coro<void> {
+    Task<void> a = spawn(storm());
+    Task<void> b = spawn(storm());
+    Task<void> c = spawn(storm());
+    co_await a;
+    co_await b;
+    co_await c;
+  };
+  rt.block_on(main());
+  EXPECT_EQ(count.load(), 3L * per_task);
+}
+
+TEST(RuntimeTest, SpawnFromOutsideGoesThroughInjection) {
+  Runtime rt({.threads = 2});
+  std::atomic<int> count{0};
+  std::vector<Task<int>> tasks;
+  for (int i = 0; i < 1000; ++i) {
+    tasks.push_back(rt.spawn(bump_and_return(count, i)));
+  }
+  auto main = [&]() -> Coro<long> {
+    long sum = 0;
+    for (auto& t : tasks) sum += co_await t;
+    co_return sum;
+  };
+  EXPECT_EQ(rt.block_on(main()), 999L * 1000L / 2);
+  EXPECT_EQ(count.load(), 1000);
+}
+
+TEST(RuntimeTest, ShutdownCancelsPendingTasksAndRunsCleanup) {
+  std::atomic<int> cleaned{0};
+  {
+    Runtime rt({.threads = 2});
+    auto main = [&]() -> Coro<void> {
+      for (int i = 0; i < 50; ++i) {
+        spawn([](std::atomic<int>& c) -> Coro<void> {
+          bool cancelled = false;
+          try {
+            co_await sleep(1h);
+          } catch (const CancelledError&) {
+            cancelled = true;
+          }
+          if (cancelled) {
+            co_await sleep(0s);  // cleanup may await
+            c.fetch_add(1);
+            throw CancelledError();
+          }
+        }(cleaned));
+      }
+      co_await sleep(1ms);
+    };
+    rt.block_on(main());
+  }
+  EXPECT_EQ(cleaned.load(), 50);
+}
+
+int count_dir(const char* path) {
+  int n = 0;
+  if (DIR* d = opendir(path)) {
+    while (readdir(d)) ++n;
+    closedir(d);
+  }
+  return n;
+}
+
+TEST(RuntimeTest, StartAndStopRepeatedlyLeaksNothing) {
+  int fds = count_dir("/proc/self/fd");
+  int threads = count_dir("/proc/self/task");
+  for (int i = 0; i < 1000 / kScale; ++i) {
+    Runtime rt({.threads = 2});
+    EXPECT_EQ(rt.block_on(answer()), 42);
+  }
+  EXPECT_EQ(count_dir("/proc/self/fd"), fds);
+  EXPECT_EQ(count_dir("/proc/self/task"), threads);
+}
+
+TEST(RuntimeTest, BlockOnFromALoopRaises) {
+  Runtime rt({.threads = 2});
+  auto main = [&]() -> Coro<bool> {
+    try {
+      rt.block_on(answer());
+    } catch (const RuntimeError& e) {
+      co_return std::string(e.what()).find("await") != std::string::npos;
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(rt.block_on(main()));
+}
+
+}  // namespace
+}  // namespace weft
