@@ -8,15 +8,12 @@
 
 namespace weft::internal {
 
-void CoroPromiseBase::start(const char* how) {
-  if (started_) {
-    throw RuntimeError(absl::StrFormat(
-        "coroutine '%s' (%s:%d) cannot be %s: it was already awaited or wrapped in a Task, "
-        "and a Coro runs only once. Call the coroutine function again for a new Coro, or "
-        "wrap it in a Task (create_task) and await the Task as many times as you need",
-        site_.function, site_.file, site_.line, how));
-  }
-  started_ = true;
+void CoroPromiseBase::throw_already_started(const char* how) const {
+  throw RuntimeError(absl::StrFormat(
+      "coroutine '%s' (%s:%d) cannot be %s: it was already awaited or wrapped in a Task, "
+      "and a Coro runs only once. Call the coroutine function again for a new Coro, or "
+      "wrap it in a Task (create_task) and await the Task as many times as you need",
+      function_, file_, line_, how));
 }
 
 void report_never_awaited(const CoroPromiseBase& promise) {

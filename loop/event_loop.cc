@@ -118,13 +118,11 @@ EventLoop& EventLoop::current() {
   return *loop;
 }
 
-void EventLoop::check_open(const char* what) const {
-  if (closed_.load(std::memory_order_acquire)) {
-    throw RuntimeError(absl::StrFormat(
-        "%s: Event loop is closed. A closed loop cannot run or schedule anything; create a new "
-        "EventLoop (or use weft::run)",
-        what));
-  }
+void EventLoop::throw_closed(const char* what) const {
+  throw RuntimeError(absl::StrFormat(
+      "%s: Event loop is closed. A closed loop cannot run or schedule anything; create a new "
+      "EventLoop (or use weft::run)",
+      what));
 }
 
 void EventLoop::check_thread_slow(const char* what) const {
@@ -357,12 +355,16 @@ Handle EventLoop::call_soon_threadsafe(absl::AnyInvocable<void()> fn) {
 TimerHandle EventLoop::call_later(Duration delay, absl::AnyInvocable<void()> fn) {
   check_open("call_later");
   check_thread("call_later");
-  return call_at(time() + delay, std::move(fn));
+  return add_timer(time() + delay, std::move(fn));
 }
 
 TimerHandle EventLoop::call_at(TimePoint when, absl::AnyInvocable<void()> fn) {
   check_open("call_at");
   check_thread("call_at");
+  return add_timer(when, std::move(fn));
+}
+
+TimerHandle EventLoop::add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn) {
   auto* node = new internal::TimerCallbackNode(this, std::move(fn), /*refs=*/2);
   timers_.push(node, when);
   return TimerHandle(node);

@@ -178,8 +178,11 @@ class EventLoop {
   void release_task(internal::TaskBase* task);
   // Pending tasks, oldest first (a snapshot with a reference each: callers unref).
   std::vector<internal::TaskBase*> pending_tasks_snapshot() const;
-  // Raises RuntimeError("Event loop is closed; ...") naming `what`.
-  void check_open(const char* what) const;
+  // Raises RuntimeError("Event loop is closed; ...") naming `what`. Inline: every call_soon
+  // and create_task checks it.
+  void check_open(const char* what) const {
+    if (closed_.load(std::memory_order_acquire)) [[unlikely]] throw_closed(what);
+  }
   // Raises RuntimeError unless this thread could start running the loop now: the loop is
   // closed, already running, or another loop runs on this thread.
   void check_can_run(const char* what) const;
@@ -197,7 +200,10 @@ class EventLoop {
   void enter_run(const char* what);
   void leave_run();
   void check_thread_slow(const char* what) const;
+  [[noreturn]] void throw_closed(const char* what) const;
   void set_io(int fd, absl::AnyInvocable<void()> fn, bool reader);
+  // call_at without the checks; takes the callback by reference so it is moved only once.
+  TimerHandle add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn);
   bool spin_for_work();
   static void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
     // Single writer: a load and a store, no read-modify-write.

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "loop/frame_allocator.h"
 #include "loop/spin_lock.h"
 
 namespace weft {
@@ -42,7 +43,8 @@ class FutureBase;
 
 using DoneCallbackFn = absl::AnyInvocable<void(FutureBase&)>;
 
-class FutureBase {
+// Allocated with FrameAllocator: task states are created and destroyed as often as frames.
+class FutureBase : public UsesFrameAllocator {
  public:
   enum class State : uint8_t { kPending, kCancelled, kFinished };
 

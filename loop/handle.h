@@ -21,6 +21,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "loop/clock.h"
+#include "loop/frame_allocator.h"
 #include "loop/runnable.h"
 #include "loop/timer_heap.h"
 
@@ -31,11 +32,12 @@ class EventLoop;
 namespace internal {
 
 // A scheduled callback. It is its own ready-queue node (Runnable) so that call_soon never
-// allocates more than this one object. Reference counted: one reference for each queue
-// (ready queue, timer heap, fd table) that holds it, one for each Handle.
-class CallbackNode : public Runnable {
+// allocates more than this one object (from FrameAllocator). Reference counted: one
+// reference for each queue (ready queue, timer heap, fd table) that holds it, one for each
+// Handle.
+class CallbackNode : public Runnable, public UsesFrameAllocator {
  public:
-  CallbackNode(EventLoop* loop, absl::AnyInvocable<void()> fn, uint32_t refs)
+  CallbackNode(EventLoop* loop, absl::AnyInvocable<void()>&& fn, uint32_t refs)
       : loop_(loop), refs_(refs), fn_(std::move(fn)) {}
   virtual ~CallbackNode() = default;
 

@@ -49,22 +49,21 @@ template <class T>
 class TaskState final : public TaskBase {
  public:
   using PromiseType = typename Coro<T>::promise_type;
-  TaskState(EventLoop* loop, std::coroutine_handle<PromiseType> root, std::string name)
-      : TaskBase(loop, root, &root.promise(), std::move(name)), promise_(&root.promise()) {}
+  TaskState(EventLoop* loop, std::coroutine_handle<PromiseType> root, std::string&& name)
+      : TaskBase(loop, root, &root.promise(), std::move(name)) {}
   ResultSlot<T>& slot() { return slot_; }
 
  private:
   void take_result_from_root() override {
+    // The root promise is a PromiseType: TaskState is only created from a Coro<T>'s handle.
+    auto* promise = static_cast<PromiseType*>(root_promise());
     if constexpr (std::is_void_v<T>) {
-      promise_->take();
-    } else if constexpr (std::is_reference_v<T>) {
-      slot_.set(promise_->take());
+      promise->take();
     } else {
-      slot_.set(promise_->take());
+      slot_.set(promise->take());
     }
   }
-  PromiseType* promise_;
-  ResultSlot<T> slot_;
+  [[no_unique_address]] ResultSlot<T> slot_;
 };
 
 }  // namespace internal

@@ -14,6 +14,19 @@ namespace {
 
 std::atomic<uint64_t> g_next_task_id{1};
 
+// Task ids are unique, handed out to each thread in blocks: one shared atomic increment per
+// kBlock tasks rather than per task (it is contended once several loops create tasks).
+uint64_t next_task_id() {
+  constexpr uint64_t kBlock = 1024;
+  constinit thread_local uint64_t next = 0;
+  constinit thread_local uint64_t end = 0;
+  if (next == end) [[unlikely]] {
+    next = g_next_task_id.fetch_add(kBlock, std::memory_order_relaxed);
+    end = next + kBlock;
+  }
+  return next++;
+}
+
 // The per-task coroutine handed to foreign awaitables in place of the task's own: each
 // resumption wakes the task on its loop (from any thread), then suspends again.
 struct WakerCoroutine {
@@ -65,14 +78,14 @@ WakerCoroutine make_waker(TaskBase* task) {
 }  // namespace
 
 TaskBase::TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBase* root_promise,
-                   std::string name)
+                   std::string&& name)
     : FutureBase(loop, /*refs=*/2),  // the Task handle and the loop
       root_(root),
       root_promise_(root_promise),
       resume_point_(root),
-      name_(std::move(name)),
+      cold_(name.empty() ? nullptr : std::make_unique<Cold>(Cold{std::move(name), {}})),
       site_(root_promise->site()),
-      id_(g_next_task_id.fetch_add(1, std::memory_order_relaxed)) {
+      id_(next_task_id()) {
   root_promise->set_task(this);
 }
 
@@ -93,7 +106,21 @@ void TaskBase::destroy_frames() {
 }
 
 std::string TaskBase::name() const {
-  return name_.empty() ? absl::StrFormat("Task-%d", id_) : name_;
+  return cold_ && !cold_->name.empty() ? cold_->name : absl::StrFormat("Task-%d", id_);
+}
+
+void TaskBase::set_name(std::string name) {
+  if (cold_ || !name.empty()) cold().name = std::move(name);
+}
+
+TaskBase::Cold& TaskBase::cold() {
+  if (!cold_) cold_ = std::make_unique<Cold>();
+  return *cold_;
+}
+
+const std::string& TaskBase::cancel_msg() const {
+  static const std::string* const kEmpty = new std::string();
+  return cold_ ? cold_->cancel_msg : *kEmpty;
 }
 
 std::string TaskBase::describe() const {
@@ -136,7 +163,7 @@ void TaskBase::deliver_cancel_to_wait() {
   // of waiting for that wait to end on its own.
   WaitCanceller* w = waiting_on_;
   must_cancel_ = false;
-  if (!w->cancel_wait(cancel_msg_ ? *cancel_msg_ : "")) must_cancel_ = true;
+  if (!w->cancel_wait(cancel_msg())) must_cancel_ = true;
 }
 
 bool TaskBase::start() {
@@ -165,7 +192,7 @@ bool TaskBase::start() {
   must_cancel_ = false;
   destroy_frames();
   mark_retrieved();
-  finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg_ ? *cancel_msg_ : "")));
+  finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg())));
   here->release_task(this);  // may delete this
   return false;
 }
@@ -194,7 +221,7 @@ void TaskBase::complete() {
     must_cancel_ = false;
     destroy_frames();
     mark_retrieved();
-    finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg_ ? *cancel_msg_ : "")));
+    finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg())));
   } else {
     take_result_from_root();
     destroy_frames();
@@ -246,16 +273,12 @@ bool TaskBase::cancel_here(std::string msg) {
 
 void TaskBase::request_cancel_delivery(const std::string& msg) {
   must_cancel_ = true;
-  if (cancel_msg_) {
-    *cancel_msg_ = msg;
-  } else {
-    cancel_msg_ = std::make_unique<std::string>(msg);
-  }
+  cold().cancel_msg = msg;
 }
 
 void TaskBase::throw_cancelled() {
   must_cancel_ = false;
-  throw CancelledError(cancel_msg_ ? *cancel_msg_ : "");
+  throw CancelledError(cancel_msg());
 }
 
 int TaskBase::uncancel() {

@@ -1,0 +1,169 @@
+#include "loop/frame_allocator.h"
+
+#include <gtest/gtest.h>
+#include <malloc.h>
+
+#include <cstdint>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "loop/weft.h"
+
+namespace weft::internal {
+namespace {
+
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_TEST_TSAN 1
+#endif
+#endif
+
+TEST(FrameAllocator, EverySizeIsUsableAndAligned) {
+  std::vector<std::pair<void*, size_t>> blocks;
+  for (size_t size = 1; size <= 2 * FrameAllocator::kMaxSize; size += 7) {
+    void* p = FrameAllocator::allocate(size);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % __STDCPP_DEFAULT_NEW_ALIGNMENT__, 0u) << size;
+    std::memset(p, 0xab, size);
+    blocks.emplace_back(p, size);
+  }
+  for (auto [p, size] : blocks) FrameAllocator::deallocate(p, size);
+}
+
+TEST(FrameAllocator, ReusesAFreedBlockOfTheSameClass) {
+#if !WEFT_FRAME_ALLOCATOR_FREE_LIST
+  GTEST_SKIP() << "the free list is off in this build (AddressSanitizer or --define)";
+#else
+  void* a = FrameAllocator::allocate(200);
+  FrameAllocator::deallocate(a, 200);
+  // 193..200 share a class (16k + 8 = 200).
+  void* b = FrameAllocator::allocate(193);
+  EXPECT_EQ(a, b);
+  FrameAllocator::deallocate(b, 193);
+#endif
+}
+
+TEST(FrameAllocator, CacheIsBounded) {
+  const size_t size = 512;
+  std::vector<void*> blocks(2 * FrameAllocator::kMaxCachedBytes / size);
+  for (void*& p : blocks) p = FrameAllocator::allocate(size);
+  for (void* p : blocks) FrameAllocator::deallocate(p, size);
+  EXPECT_LE(FrameAllocator::cached_bytes_for_testing(), FrameAllocator::kMaxCachedBytes);
+#if WEFT_FRAME_ALLOCATOR_FREE_LIST
+  EXPECT_GT(FrameAllocator::cached_bytes_for_testing(), 0u);
+#endif
+  // Drain what this thread cached so later tests start from a known state.
+  for (void*& p : blocks) p = FrameAllocator::allocate(size);
+  for (void* p : blocks) FrameAllocator::deallocate(p, size);
+}
+
+// Blocks allocated on one thread and freed on another join the freeing thread's cache and
+// serve its next allocations.
+TEST(FrameAllocator, BlocksFreedOnAnotherThread) {
+  constexpr int kBlocks = 10000;
+  std::vector<void*> blocks(kBlocks);
+  std::thread producer([&] {
+    for (int i = 0; i < kBlocks; ++i) {
+      blocks[i] = FrameAllocator::allocate(64 + i % 300);
+      std::memset(blocks[i], i & 0xff, 64 + i % 300);
+    }
+  });
+  producer.join();
+  std::thread consumer([&] {
+    for (int i = 0; i < kBlocks; ++i) FrameAllocator::deallocate(blocks[i], 64 + i % 300);
+    for (int i = 0; i < kBlocks; ++i) {
+      blocks[i] = FrameAllocator::allocate(64 + i % 300);
+      std::memset(blocks[i], 0, 64 + i % 300);
+    }
+    for (int i = 0; i < kBlocks; ++i) FrameAllocator::deallocate(blocks[i], 64 + i % 300);
+  });
+  consumer.join();
+}
+
+// Two threads trading blocks back and forth at once.
+TEST(FrameAllocator, ConcurrentCrossThreadFrees) {
+  constexpr int kRounds = 20000;
+  std::atomic<void*> slot{nullptr};
+  std::thread a([&] {
+    for (int i = 0; i < kRounds; ++i) {
+      void* p = FrameAllocator::allocate(96);
+      std::memset(p, 1, 96);
+      void* expected = nullptr;
+      while (!slot.compare_exchange_weak(expected, p, std::memory_order_release,
+                                         std::memory_order_relaxed)) {
+        expected = nullptr;
+        std::this_thread::yield();
+      }
+    }
+  });
+  std::thread b([&] {
+    for (int i = 0; i < kRounds; ++i) {
+      void* p;
+      while ((p = slot.exchange(nullptr, std::memory_order_acquire)) == nullptr) {
+        std::this_thread::yield();
+      }
+      std::memset(p, 2, 96);
+      FrameAllocator::deallocate(p, 96);
+    }
+  });
+  a.join();
+  b.join();
+}
+
+TEST(FrameAllocator, ThreadExitReturnsTheCache) {
+#if !WEFT_FRAME_ALLOCATOR_FREE_LIST || WEFT_TEST_TSAN
+  GTEST_SKIP() << "needs the free list and glibc's malloc statistics";
+#else
+  const size_t before = mallinfo2().uordblks;
+  std::thread t([] {
+    std::vector<void*> blocks(4000);
+    for (void*& p : blocks) p = FrameAllocator::allocate(256);
+    for (void* p : blocks) FrameAllocator::deallocate(p, 256);
+    EXPECT_GE(FrameAllocator::cached_bytes_for_testing(), 4000u * 256);
+  });
+  t.join();
+  // The thread's cache (about 1 MiB) went back to malloc; allow for malloc's own noise.
+  EXPECT_LT(mallinfo2().uordblks, before + 64 * 1024);
+#endif
+}
+
+#if WEFT_FRAME_ALLOCATOR_ASAN
+// Under AddressSanitizer the cache is off so that ASan still sees misuse of freed frames.
+struct Node : UsesFrameAllocator {
+  int value = 1;
+};
+
+TEST(FrameAllocatorDeathTest, AddressSanitizerSeesUseAfterFree) {
+  EXPECT_DEATH(
+      {
+        Node* node = new Node;
+        delete node;
+        volatile int v = node->value;
+        (void)v;
+      },
+      "heap-use-after-free");
+}
+#endif
+
+Coro<int> Add(int a, int b) { co_return a + b; }
+
+// A coroutine frame created on one thread and destroyed on another.
+TEST(FrameAllocator, CoroutineFrameDestroyedOnAnotherThread) {
+  std::vector<Coro<int>> coros;
+  for (int i = 0; i < 1000; ++i) coros.push_back(Add(i, 1));
+  std::thread t([&] {
+    // Running each on a loop of this thread, then destroying it here.
+    EventLoop loop;
+    int sum = 0;
+    for (auto& c : coros) sum += loop.run_until_complete(std::move(c));
+    EXPECT_EQ(sum, 1000 * 999 / 2 + 1000);
+    loop.close();
+  });
+  t.join();
+}
+
+}  // namespace
+}  // namespace weft::internal
