@@ -7,17 +7,20 @@ namespace weft::internal {
 SleepAwaiter::~SleepAwaiter() {
   // The frame is going away while the timer is armed (its task was abandoned).
   if (in_heap()) task_->loop()->timer_heap().remove(this);
+  if (task_) delete cancel_msg_;
 }
 
 void SleepAwaiter::await_suspend(TaskBase& task) {
+  const Duration delay = delay_;
+  cancel_msg_ = nullptr;
   task_ = &task;
   EventLoop* loop = task.loop();
-  if (delay_ <= Duration::zero()) {
+  if (delay <= Duration::zero()) {
     // sleep(0): back of the ready queue; a cancel meanwhile is delivered at resumption.
     loop->schedule(&task);
     return;
   }
-  loop->timer_heap().push(this, loop->time() + delay_);
+  loop->timer_heap().push(this, loop->time() + delay);
   task.set_waiting_on(this);
 }
 
@@ -28,7 +31,7 @@ bool SleepAwaiter::cancel_wait(const std::string& msg) {
   if (!task_->loop()->timer_heap().remove(this)) return false;
   // The sleep raises CancelledError itself, even if uncancel() withdraws the task's pending
   // request meanwhile (asyncio 3.12/3.13 do the same).
-  cancel_msg_ = std::make_unique<std::string>(msg);
+  cancel_msg_ = new std::string(msg);
   task_->wake_from_wait();
   return true;
 }
