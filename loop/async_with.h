@@ -61,7 +61,6 @@ struct CallAclose {
   }
 };
 
-bool is_cancellation(const std::exception_ptr& e);
 void report_teardown_error(std::exception_ptr teardown_error);
 
 template <class R, class Out, class Setup, class Teardown, class Body>
@@ -91,7 +90,7 @@ Coro<Out> async_with_impl(Setup setup, Teardown teardown, Body body) {
   }
   resource.reset();
   if (error) {
-    if (teardown_error && !is_cancellation(teardown_error)) {
+    if (teardown_error && !is_cancelled_error(teardown_error)) {
       report_teardown_error(std::move(teardown_error));
     }
     std::rethrow_exception(error);

@@ -10,6 +10,7 @@
 #ifndef WEFT_LOOP_ERRORS_H_
 #define WEFT_LOOP_ERRORS_H_
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -61,6 +62,21 @@ class RuntimeError : public Error {
  public:
   using Error::Error;
 };
+
+namespace internal {
+// Whether `e` holds a CancelledError (false for nullptr). Rethrows to find out: for the
+// completion paths of tasks and scopes, not for hot loops.
+inline bool is_cancelled_error(const std::exception_ptr& e) {
+  if (!e) return false;
+  try {
+    std::rethrow_exception(e);
+  } catch (const CancelledError&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+}  // namespace internal
 
 }  // namespace weft
 

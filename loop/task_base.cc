@@ -200,13 +200,7 @@ bool TaskBase::start() {
 void TaskBase::complete() {
   std::exception_ptr e = root_promise_->exception();
   if (e) {
-    bool is_cancel = false;
-    try {
-      std::rethrow_exception(e);
-    } catch (const CancelledError&) {
-      is_cancel = true;
-    } catch (...) {
-    }
+    bool is_cancel = is_cancelled_error(e);
     destroy_frames();
     must_cancel_ = false;
     if (is_cancel) {

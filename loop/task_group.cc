@@ -7,16 +7,6 @@
 namespace weft::internal {
 namespace {
 
-bool is_cancelled_error(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const CancelledError&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
 std::string cancel_message(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);

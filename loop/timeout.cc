@@ -4,19 +4,6 @@
 #include "loop/event_loop.h"
 
 namespace weft {
-namespace {
-
-bool is_cancelled_error(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const CancelledError&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
-}  // namespace
 
 namespace internal {
 
@@ -83,7 +70,7 @@ void Timeout::exit(std::exception_ptr error) {
   if (state_ == State::kExpiring) {
     state_ = State::kExpired;
     // Only if no other cancellation is pending was the CancelledError ours to convert.
-    if (task_->uncancel() <= cancelling_ && error && is_cancelled_error(error)) {
+    if (task_->uncancel() <= cancelling_ && error && internal::is_cancelled_error(error)) {
       throw TimeoutError("timeout(): the deadline passed; the block was cancelled");
     }
   } else if (state_ == State::kEntered) {
