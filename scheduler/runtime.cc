@@ -131,6 +131,16 @@ class Runtime::Worker final : public internal::WorkSource {
     return false;
   }
 
+  void push_woken(TaskBase* task) override {
+    Worker* w = t_worker;
+    if (w && w->rt_ == rt_) {
+      w->push_to_queue(task);
+    } else {
+      rt_->injection_.push(&task, 1);
+      rt_->notify_one();
+    }
+  }
+
   void on_park() override { rt_->num_parked_.fetch_add(1, std::memory_order_seq_cst); }
   void on_unpark() override { rt_->num_parked_.fetch_sub(1, std::memory_order_seq_cst); }
   bool shutting_down() const override { return rt_->shutting_down(); }
