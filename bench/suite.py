@@ -73,6 +73,7 @@ NA = {
     "asyncio": {"ping_pong_xthread": "n/a: asyncio has one loop"},
     "uvloop": {"ping_pong_xthread": "n/a: uvloop has one loop"},
     "go": {
+        "spawn_many_remote": "n/a: Go has no thread outside the runtime (every goroutine is in it)",
         "blocking_pool": "n/a: Go has no blocking pool (a goroutine blocks its own thread)",
         "blocking_sleep": "n/a: Go has no blocking pool (a goroutine blocks its own thread)",
     },
