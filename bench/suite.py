@@ -71,6 +71,8 @@ NA = {
         "idle_tasks_memory": "n/a: oneTBB tasks cannot sleep",
     },
     "asyncio": {"ping_pong_xthread": "n/a: asyncio has one loop"},
+    "asio": {"ping_pong_xthread":
+             "n/a: a shared io_context cannot pin tasks to threads (asio_ctx can)"},
     "uvloop": {"ping_pong_xthread": "n/a: uvloop has one loop"},
     "go": {
         "spawn_many_remote": "n/a: Go has no thread outside the runtime (every goroutine is in it)",
