@@ -243,7 +243,8 @@ class Tokio(Runtime):
             f.write('[source.crates-io]\nreplace-with = "debian"\n'
                     f'[source.debian]\ndirectory = "{self.registry}"\n'
                     '[net]\noffline = true\n')
-        env = dict(os.environ, CARGO_HOME=home, CARGO_TARGET_DIR=os.path.join(BUILD, "tokio"))
+        env = dict(os.environ, CARGO_HOME=home, CARGO_TARGET_DIR=os.path.join(BUILD, "tokio"),
+                   RUSTC="/usr/bin/rustc")  # Debian's, not a rustup one on PATH
         sh(["/usr/bin/cargo", "build", "--release", "--offline", "-q"], cwd=self.src, env=env)
 
     def argv(self, workload, scale, threads):
