@@ -12,7 +12,7 @@ the run's own rusage); a run above --max-others (cores' worth) is repeated, up t
 times, and the least disturbed attempt is kept. The report says how often that happened.
 
 Writes <out>/<date>.json (every run), <date>.md (tables, each peer's ratio to weft) and
-<date>.svg (one panel per workload; thread scaling where the workload scales).
+<date>.png (one panel per workload; thread scaling where the workload scales).
 Peers come from Debian's packages: bench/setup_peers.sh. Uses the system python3 (uvloop,
 matplotlib are Debian packages).
 """
@@ -115,9 +115,12 @@ class Runtime:
 
 class Weft(Runtime):
     name = "weft"
-    bin = os.path.join(BUILD, "workloads")
-
     bazel_flags = ["--config=opt"]
+
+    @property
+    def bin(self):  # one copy per set of Bazel flags: CI's fastbuild one never replaces opt's
+        tag = "".join(c if c.isalnum() else "_" for c in "".join(self.bazel_flags))
+        return os.path.join(BUILD, "workloads-" + (tag or "fastbuild"))
 
     def build(self):
         sh(["bazel", "build", *self.bazel_flags, "//bench:workloads"], cwd=ROOT,
@@ -488,9 +491,7 @@ def fmt(v):
         return f"{v / 1e3:.0f} k"
     if a >= 100:
         return f"{v:.0f}"
-    if a >= 1:
-        return f"{v:.2f}"
-    return f"{v:.4f}"
+    return f"{v:.3g}"
 
 
 def ratio(peer, weft, higher):
@@ -654,7 +655,7 @@ def chart(data, path):
     fig.suptitle(f"weft and peers, {data['date']} (median of {data['reps']}, bars: min-max)",
                  fontsize=11)
     fig.tight_layout(rect=(0, 0.04, 1, 0.97))
-    fig.savefig(path)
+    fig.savefig(path, dpi=90)
     return None
 
 
@@ -695,7 +696,7 @@ def main():
     ap.add_argument("--wrk-conns", type=int, default=64)
     ap.add_argument("--wrk-duration", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"),
-                    help="directory for <date>.json/.md/.svg")
+                    help="directory for <date>.json/.md/.png")
     ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
     ap.add_argument("--bazel-flags", default="--config=opt",
                     help="flags for building //bench:workloads (default --config=opt; CI's "
@@ -826,10 +827,10 @@ def main():
     md = markdown(data_for_md)
     with open(stem + ".md", "w") as f:
         f.write(md)
-    why = chart(data_for_md, stem + ".svg")
+    why = chart(data_for_md, stem + ".png")
     print()
     print(md)
-    print(f"wrote {stem}.json, {stem}.md" + (f", {stem}.svg" if why is None else f" ({why})"))
+    print(f"wrote {stem}.json, {stem}.md" + (f", {stem}.png" if why is None else f" ({why})"))
     failed = [k for k, v in errors.items() if v.startswith("failed")]
     broken = [rt.name for rt in runtimes if status[rt.name].startswith("build failed")]
     if failed or broken:
