@@ -344,7 +344,7 @@ def measure(rt, workload, scale, threads, args):
                 rec["error"] = "no RESULT line: " + rec["error"]
             return rec | {"attempts": attempt + 1, "disturbed": False}
         attempts.append(rec)
-        if rec["others_cores"] <= args.max_others:
+        if rec["others_cores"] <= args.max_others or wall > args.retry_max_wall:
             break
     best = min(attempts, key=lambda r: r["others_cores"])
     return best | {"attempts": len(attempts), "disturbed": best["others_cores"] > args.max_others}
@@ -420,7 +420,7 @@ def measure_http(argv, env, args):
                "wall_s": round(wall, 3), "own_cpu_s": round(own, 3),
                "others_cpu_s": round(others, 3), "others_cores": round(others / wall, 3)}
         attempts.append(rec)
-        if rec["others_cores"] <= args.max_others:
+        if rec["others_cores"] <= args.max_others or wall > args.retry_max_wall:
             break
     best = min(attempts, key=lambda r: r["others_cores"])
     return best | {"attempts": len(attempts), "disturbed": best["others_cores"] > args.max_others}
@@ -581,7 +581,9 @@ def markdown(data):
     out.append(f"\nFairness: {f['runs']} runs kept; {f['reruns']} reruns because other "
                f"processes used more than {data['max_others']} cores' worth of CPU during the "
                f"run; {f['disturbed']} kept runs were still disturbed after "
-               f"{data['retries']} retries (the least disturbed attempt is kept). Median CPU "
+               f"{data['retries']} retries (the least disturbed attempt is kept"
+               + (f"; runs longer than {data['retry_max_wall']} s are not rerun"
+                  if data["retry_max_wall"] is not None else "") + "). Median CPU "
                f"used by others during a run: {f['median_others_cores']} cores.\n")
     for rt in rts:
         if status[rt] != "ok":
@@ -687,6 +689,10 @@ def main():
                     help="a run is disturbed when other processes used more than this many "
                          "cores' worth of CPU while it ran (default 0.5)")
     ap.add_argument("--retries", type=int, default=2, help="reruns of a disturbed run")
+    ap.add_argument("--retry-max-wall", type=float, default=float("inf"),
+                    help="do not rerun a disturbed run that took longer than this many seconds "
+                         "(on a machine that is loaded throughout, reruns of long runs cost the "
+                         "most and change the least)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per run")
     ap.add_argument("--weft-http-server", default=os.environ.get("WEFT_HTTP_SERVER"),
                     help="W8: weft's server command; {port} and {threads} are substituted "
@@ -807,6 +813,7 @@ def main():
         "reps": args.reps, "scale": scale, "threads": thread_counts(args) if not args.quick
         else [DEFAULT_THREADS],
         "max_others": args.max_others, "retries": args.retries,
+        "retry_max_wall": None if args.retry_max_wall == float("inf") else args.retry_max_wall,
         "workloads": [w[1] for w in workloads],
         "runtimes": [{"name": rt.name, "status": status[rt.name]} for rt in runtimes],
         "na": {rt: dict(v) for rt, v in NA.items()},
