@@ -543,7 +543,7 @@ def markdown(data):
             if rt != "weft":
                 r = ratio(st["median"], weft, higher)
                 if r is not None:
-                    c += f" (x{r:.2f})"
+                    c += f" (x{r:.2g})"
             cells.append(c)
         arrow = "higher is better" if higher else "lower is better"
         out.append(f"| {wid} | {w} | {metric} ({arrow}) | " + " | ".join(cells) + " |")
@@ -703,11 +703,26 @@ def main():
     ap.add_argument("--wrk-duration", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"),
                     help="directory for <date>.json/.md/.png")
+    ap.add_argument("--name", help="file name (stem) of the results (default: the date, "
+                                   "-quick appended in quick mode)")
     ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
     ap.add_argument("--bazel-flags", default="--config=opt",
                     help="flags for building //bench:workloads (default --config=opt; CI's "
                          "smoke test passes '' to reuse its fastbuild tree)")
+    ap.add_argument("--report", metavar="JSON",
+                    help="only rewrite the .md and .png of an earlier run from its .json")
     args = ap.parse_args()
+    if args.report:
+        with open(args.report) as f:
+            data = json.load(f)
+        data["summary"] = {tuple(int(x) if x.isdigit() else x for x in k.split("|")): v
+                           for k, v in data["summary"].items()}
+        stem = args.report[:-len(".json")]
+        with open(stem + ".md", "w") as f:
+            f.write(markdown(data))
+        why = chart(data, stem + ".png")
+        print(f"wrote {stem}.md" + (f", {stem}.png" if why is None else f" ({why})"))
+        return 0
     if args.quick:  # a smoke test: runs of a few ms, below /proc/stat's 10 ms resolution
         args.reps, args.scale, args.retries = 1, args.scale or 0.01, 0
         args.wrk_duration = min(args.wrk_duration, 1)
@@ -767,6 +782,7 @@ def main():
           f"{args.reps} repetitions = {total} runs, scale {scale}", flush=True)
 
     date = datetime.datetime.now(datetime.timezone.utc)
+    mach = machine_info()
     runs = []
     started = time.monotonic()
     i = 0
@@ -803,7 +819,6 @@ def main():
 
     summary = summarize(runs)
     kept = [r for r in runs if r.get("metrics")]
-    mach = machine_info()
     mach["loadavg_end"] = " ".join(open("/proc/loadavg").read().split()[:3])
     cmd = "bench/suite.py " + " ".join(sys.argv[1:])
     data = {
@@ -828,7 +843,8 @@ def main():
     }
     data_for_md = dict(data, summary=summary)
     os.makedirs(args.out, exist_ok=True)
-    stem = os.path.join(args.out, date.strftime("%Y-%m-%d") + ("-quick" if args.quick else ""))
+    stem = os.path.join(args.out, args.name or
+                        date.strftime("%Y-%m-%d") + ("-quick" if args.quick else ""))
     with open(stem + ".json", "w") as f:
         json.dump(data, f, indent=1)
     md = markdown(data_for_md)

@@ -94,6 +94,16 @@ std::string fmt(const char* f, double v) {
 // weft
 // ---------------------------------------------------------------------------------------
 
+// `threads` loops; WEFT_BENCH_SPIN_US overrides how long an idle loop spins before it parks
+// (RuntimeOptions::spin_before_park), to measure what the spin costs on a loaded machine.
+weft::RuntimeOptions runtime_options() {
+  weft::RuntimeOptions options{.threads = g_threads};
+  if (const char* us = std::getenv("WEFT_BENCH_SPIN_US")) {
+    options.spin_before_park = std::chrono::microseconds(std::atol(us));
+  }
+  return options;
+}
+
 // Signals a waiting task on `loop` once `remaining` reaches zero, from any thread.
 struct Countdown {
   explicit Countdown(long n) : remaining(n) {}
@@ -133,7 +143,7 @@ weft::Coro<double> w1_spawn_many(long n) {
 
 void weft_w1(bool remote) {
   long n = scaled(1000000);
-  weft::Runtime rt({.threads = g_threads});
+  weft::Runtime rt(runtime_options());
   double secs;
   if (!remote) {
     secs = rt.block_on(w1_spawn_many(n));
@@ -180,7 +190,7 @@ weft::Coro<double> w2_yield_many(long tasks, int yields) {
 void weft_w2() {
   long tasks = scaled(200);
   int yields = 1000;
-  weft::Runtime rt({.threads = g_threads});
+  weft::Runtime rt(runtime_options());
   double secs = rt.block_on(w2_yield_many(tasks, yields));
   result("weft", "yield_many", fmt("yields_per_s=%.0f", tasks * yields / secs));
 }
@@ -212,7 +222,7 @@ weft::Coro<void> player(Side& me, Side& peer, long rounds, bool serve) {
 
 void weft_w3(bool xthread) {
   long rounds = scaled(100000);
-  weft::Runtime rt({.threads = g_threads});
+  weft::Runtime rt(runtime_options());
   Side a, b;
   a.loop = &rt.loop(0);
   b.loop = &rt.loop(xthread ? 1 : 0);
@@ -263,7 +273,7 @@ weft::Coro<double> w4_chained(long hops) {
 
 void weft_w4() {
   long hops = scaled(1000000);
-  weft::Runtime rt({.threads = g_threads});
+  weft::Runtime rt(runtime_options());
   double secs = rt.block_on(w4_chained(hops));
   result("weft", "chained_spawn", fmt("ns_per_hop=%.1f", secs * 1e9 / hops));
 }
@@ -282,7 +292,7 @@ weft::Coro<long> fib(int n) {
 
 void weft_w5() {
   int n = fib_n();
-  weft::Runtime rt({.threads = g_threads});
+  weft::Runtime rt(runtime_options());
   auto main = [&]() -> weft::Coro<double> {
     double t0 = now_s();
     long v = co_await weft::spawn(fib(n));
@@ -302,7 +312,7 @@ weft::Coro<void> sleeper(weft::Duration d, Countdown& c) {
 
 void weft_w6() {
   long n = scaled(100000);
-  weft::Runtime rt({.threads = g_threads});
+  weft::Runtime rt(runtime_options());
   auto main = [&]() -> weft::Coro<double> {
     Countdown c(n);
     c.arm();
@@ -351,7 +361,7 @@ long rss_kb() {
 
 void weft_w9() {
   long n = scaled(100000);
-  weft::Runtime rt({.threads = g_threads});
+  weft::Runtime rt(runtime_options());
   long rss0 = 0, rss1 = 0;
   size_t heap0 = 0, heap1 = 0;
   auto main = [&]() -> weft::Coro<void> {
@@ -385,7 +395,7 @@ weft::Coro<long> skynet(long num, long size, long div) {
 
 void weft_w10() {
   long leaves = skynet_leaves();
-  weft::Runtime rt({.threads = g_threads});
+  weft::Runtime rt(runtime_options());
   auto main = [&]() -> weft::Coro<double> {
     double t0 = now_s();
     long v = co_await weft::spawn(skynet(0, leaves, 10));
@@ -400,7 +410,7 @@ void weft_w10() {
 // Not a WORKLOADS.md workload: the CPU an idle Runtime burns (issue: "an idle Runtime uses
 // no CPU"). Two loops, nothing to do, for 5 s x scale.
 void weft_idle_cpu() {
-  weft::Runtime rt({.threads = g_threads});
+  weft::Runtime rt(runtime_options());
   rt.block_on(answer_once());
   double cpu0 = cpu_s();
   double t0 = now_s();
