@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -563,7 +564,7 @@ def markdown(data):
         out.append(f"| {w} | {metric} | " + " | ".join(cells) + " |")
     # Thread scaling.
     ts = data["threads"]
-    if len(ts) > 1:
+    if len(ts) > 1 and any(w[4] and w[1] in data["workloads"] for w in WORKLOADS):
         out.append("\nThread scaling (median; asyncio and uvloop have one loop):\n")
         out.append("| workload | threads | " + " | ".join(rts) + " |")
         out.append("|---|---|" + "---|" * len(rts))
@@ -820,7 +821,7 @@ def main():
     summary = summarize(runs)
     kept = [r for r in runs if r.get("metrics")]
     mach["loadavg_end"] = " ".join(open("/proc/loadavg").read().split()[:3])
-    cmd = "bench/suite.py " + " ".join(sys.argv[1:])
+    cmd = "bench/suite.py " + shlex.join(sys.argv[1:])
     data = {
         "date": date.strftime("%Y-%m-%d %H:%M UTC"),
         "command": cmd.strip(),
