@@ -188,7 +188,13 @@ void TaskBase::end_step_spawned() {
     sched_ = kQueued;
     pinned = pinned_;
   }
-  push_queued(pinned);
+  // On the loop that ran the step (or held it for a cancel).
+  EventLoop* loop = this->loop();
+  if (pinned) {
+    loop->schedule(this);
+  } else {
+    loop->work_source()->push_requeued(this);
+  }
 }
 
 void TaskBase::wake_spawned() {

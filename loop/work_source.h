@@ -31,6 +31,10 @@ class WorkSource {
   // loop of the Runtime will take it: the calling loop's own queue when called on one of the
   // Runtime's loops, else the injection queue (waking a parked loop).
   virtual void push_woken(TaskBase* task) = 0;
+  // Owner thread: a spawned task this loop just ran queues itself again (it yielded, or was
+  // woken during its step). Where nobody could take it anyway (every sibling busy), the
+  // loop's own ready queue is much cheaper than a stealable queue.
+  virtual void push_requeued(TaskBase* task) = 0;
   // True once the Runtime shuts down: tasks that have not started yet are cancelled at
   // their first step instead of running.
   virtual bool shutting_down() const = 0;
