@@ -275,6 +275,11 @@ TEST(ServerTest, AFailingHandlerIsReportedAndTheServerGoesOn) {
 }
 
 TEST(ServerTest, AcceptOutOfDescriptorsBacksOffWithoutSpinning) {
+  if (io_test::kAsan) {
+    // The asan config's UBSan needs descriptors (the module list) for its vptr checks, and
+    // this test takes them all away; the fastbuild and tsan runs cover it.
+    GTEST_SKIP() << "needs every descriptor; UBSan's vptr check needs one too";
+  }
   std::vector<std::string> reports;
   run([](std::vector<std::string>& reports) -> Coro<void> {
     EventLoop& loop = EventLoop::current();
