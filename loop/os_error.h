@@ -1,12 +1,14 @@
-// OSError and its connection subclasses: a failed system call, as Python names them.
+// OSError and its subclasses: a failed system call as an exception that carries errno,
+// named as Python names them (ConnectionResetError, BrokenPipeError, ...).
 //
-//   try { co_await writer.drain(); }
-//   catch (const weft::BrokenPipeError& e) { ... e.code() == EPIPE ... }
-//   catch (const weft::OSError& e) { ... }
+//   try {
+//     co_await sock.sendall(data);
+//   } catch (const weft::BrokenPipeError& e) {   // the peer went away
+//     log(e.what(), e.errno_value());
+//   } catch (const weft::OSError& e) { ... }     // any other errno
 //
-// Every I/O failure of the streams, pipes and subprocesses reaches the program as one of
-// these, never as a crash or a SIGPIPE: the message names the operation and the errno text
-// ("write to pipe fd 7: Broken pipe"), code() gives the errno.
+// raise_os_error(errno, "what") throws the most specific class for that errno (Python's
+// errno -> exception mapping), so callers catch by meaning, not by number.
 #ifndef WEFT_LOOP_OS_ERROR_H_
 #define WEFT_LOOP_OS_ERROR_H_
 
@@ -16,28 +18,33 @@
 
 namespace weft {
 
-// A system call failed with errno code().
 class OSError : public Error {
  public:
-  OSError(int code, const std::string& message) : Error(message), code_(code) {}
-  int code() const noexcept { return code_; }
+  // The message is "<what>: [Errno N] <strerror(N)>".
+  OSError(int errno_value, const std::string& what);
+  int errno_value() const noexcept { return errno_value_; }
+
+ protected:
+  // For subclasses whose message is not strerror's (GaiError).
+  OSError(int errno_value, const std::string& message, bool /*verbatim*/)
+      : Error(message), errno_value_(errno_value) {}
 
  private:
-  int code_;
+  int errno_value_;
 };
 
-// The peer went away (Python's ConnectionError and its subclasses).
+// EAGAIN / EWOULDBLOCK / EINPROGRESS where the caller asked not to wait.
+class BlockingIOError : public OSError {
+ public:
+  using OSError::OSError;
+};
+
 class ConnectionError : public OSError {
  public:
   using OSError::OSError;
 };
-// EPIPE (or ESHUTDOWN): writing to a pipe or socket whose other end is closed.
+// EPIPE, ESHUTDOWN: writing to a connection the peer (or we) shut down.
 class BrokenPipeError : public ConnectionError {
- public:
-  using ConnectionError::ConnectionError;
-};
-// ECONNRESET: the peer reset the connection.
-class ConnectionResetError : public ConnectionError {
  public:
   using ConnectionError::ConnectionError;
 };
@@ -46,18 +53,26 @@ class ConnectionAbortedError : public ConnectionError {
  public:
   using ConnectionError::ConnectionError;
 };
-// ECONNREFUSED.
+// ECONNREFUSED: nobody listens there.
 class ConnectionRefusedError : public ConnectionError {
  public:
   using ConnectionError::ConnectionError;
 };
+// ECONNRESET: the peer reset the connection.
+class ConnectionResetError : public ConnectionError {
+ public:
+  using ConnectionError::ConnectionError;
+};
 
-namespace internal {
-// Throws the OSError subclass that matches `code`, with the message "<what>: <strerror>".
-[[noreturn]] void throw_os_error(int code, const std::string& what);
-// The same exception as an exception_ptr (to store for a later raise).
-std::exception_ptr make_os_error(int code, const std::string& what);
-}  // namespace internal
+// A getaddrinfo failure (Python's socket.gaierror). errno_value() is the EAI_* code;
+// the message is gai_strerror's.
+class GaiError : public OSError {
+ public:
+  GaiError(int eai_code, const std::string& what);
+};
+
+// Throws the OSError subclass that Python raises for `errno_value`.
+[[noreturn]] void raise_os_error(int errno_value, const std::string& what);
 
 }  // namespace weft
 

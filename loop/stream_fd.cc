@@ -17,7 +17,7 @@ namespace weft::internal {
 StreamFd::StreamFd(int fd) : fd_(fd) {
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
-    throw_os_error(fd < 0 ? EBADF : errno, "stream on fd " + std::to_string(fd));
+    raise_os_error(fd < 0 ? EBADF : errno, "stream on fd " + std::to_string(fd));
   }
   is_socket_ = S_ISSOCK(st.st_mode);
   const int flags = fcntl(fd, F_GETFL);
@@ -51,6 +51,14 @@ void StreamFd::end_reader_wait() {
 void StreamFd::close_now() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+}
+
+std::exception_ptr os_error_ptr(int errno_value, const std::string& what) {
+  try {
+    raise_os_error(errno_value, what);
+  } catch (...) {
+    return std::current_exception();
+  }
 }
 
 void ignore_sigpipe_once() {

@@ -13,6 +13,9 @@
 #ifndef WEFT_LOOP_STREAM_FD_H_
 #define WEFT_LOOP_STREAM_FD_H_
 
+#include <exception>
+#include <string>
+
 namespace weft::internal {
 
 class StreamFd {
@@ -58,6 +61,9 @@ class StreamFd {
 // installed itself is left alone. Children started by create_subprocess_exec get the
 // default disposition back.
 void ignore_sigpipe_once();
+
+// The exception raise_os_error (loop/os_error.h) would throw, to store and raise later.
+std::exception_ptr os_error_ptr(int errno_value, const std::string& what);
 
 }  // namespace weft::internal
 

@@ -74,7 +74,7 @@ ssize_t StreamWriter::write_now(const iovec* iov, int n) {
 }
 
 void StreamWriter::fail(int err, const char* what) {
-  error_ = internal::make_os_error(
+  error_ = internal::os_error_ptr(
       err, std::string(what) + " to " + fd_->kind() + " fd " + std::to_string(fd_->fd()));
   chunks_.clear();
   front_offset_ = 0;

@@ -339,7 +339,7 @@ class ScriptedSource final : public ReadSource {
       case Step::kEof:
         return 0;
       case Step::kError:
-        internal::throw_os_error(ECONNRESET, "read from scripted source");
+        raise_os_error(ECONNRESET, "read from scripted source");
       case Step::kData:
         break;
     }
@@ -393,8 +393,8 @@ TEST(StreamReaderTest, PullingReaderStoresASourceError) {
       co_await r.read(2);
       ADD_FAILURE() << "expected ConnectionResetError";
     } catch (const ConnectionResetError& e) {
-      EXPECT_THAT(e.what(), HasSubstr("read from scripted source: Connection reset by peer"));
-      EXPECT_EQ(e.code(), ECONNRESET);
+      EXPECT_THAT(e.what(), HasSubstr("read from scripted source: [Errno 104] Connection reset by peer"));
+      EXPECT_EQ(e.errno_value(), ECONNRESET);
     }
     EXPECT_THROW(co_await r.readline(), ConnectionResetError);
   });

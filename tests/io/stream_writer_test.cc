@@ -149,8 +149,8 @@ TEST(StreamWriterTest, WriteToAPipeWithoutReaderRaisesBrokenPipe) {
       w->write("x");
       ADD_FAILURE() << "expected BrokenPipeError";
     } catch (const BrokenPipeError& e) {
-      EXPECT_EQ(e.code(), EPIPE);
-      EXPECT_EQ(std::string(e.what()), "write to pipe fd " + std::to_string(fd) + ": Broken pipe");
+      EXPECT_EQ(e.errno_value(), EPIPE);
+      EXPECT_EQ(std::string(e.what()), "write to pipe fd " + std::to_string(fd) + ": [Errno 32] Broken pipe");
     }
     // The stream is closed and keeps saying why.
     EXPECT_TRUE(w->is_closing());
