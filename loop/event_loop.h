@@ -160,6 +160,8 @@ class EventLoop {
   // Any thread: hand a Runnable to the loop. On a closed loop it is discarded.
   void schedule_threadsafe(internal::Runnable* r);
   internal::TimerHeap& timer_heap() { return timers_; }
+  // The epoll poller (FdWatch registers its descriptors here). Owning thread.
+  internal::Poller& poller() { return poller_; }
   // Async generators started on this loop and not finished (for weft::run's shutdown).
   internal::AsyncGenRegistry& asyncgens() { return asyncgens_; }
   internal::TaskBase* current_task() const { return current_task_; }
