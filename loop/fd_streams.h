@@ -22,6 +22,18 @@
 
 namespace weft {
 
+// The two halves of a connected socket (or any bidirectional descriptor). Both share the
+// descriptor: it is closed by writer->close() (the reader then sees end of file) or when
+// both are destroyed.
+struct StreamPair {
+  std::unique_ptr<StreamReader> reader;
+  std::unique_ptr<StreamWriter> writer;
+};
+StreamPair open_fd_streams(int fd, size_t limit = StreamReader::kDefaultLimit);
+
+// The read end of a pipe as a (pulling) StreamReader.
+std::unique_ptr<StreamReader> open_read_pipe(int fd, size_t limit = StreamReader::kDefaultLimit);
+// The write end of a pipe as a StreamWriter.
 std::unique_ptr<StreamWriter> open_write_pipe(int fd);
 
 }  // namespace weft

@@ -14,10 +14,13 @@
 
 namespace weft::internal {
 
-StreamFd::StreamFd(int fd) : fd_(fd) {
+StreamFd::StreamFd(int fd) : fd_(fd), watch_(fd) {
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
-    raise_os_error(fd < 0 ? EBADF : errno, "stream on fd " + std::to_string(fd));
+    const int err = fd < 0 ? EBADF : errno;
+    fd_ = -1;
+    watch_ = FdWatch();
+    raise_os_error(err, "stream on fd " + std::to_string(fd));
   }
   is_socket_ = S_ISSOCK(st.st_mode);
   const int flags = fcntl(fd, F_GETFL);
@@ -26,31 +29,38 @@ StreamFd::StreamFd(int fd) : fd_(fd) {
   if (!is_socket_) ignore_sigpipe_once();
 }
 
-StreamFd::~StreamFd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 void StreamFd::shutdown_write() {
   if (fd_ >= 0 && is_socket_) ::shutdown(fd_, SHUT_WR);
 }
 
 void StreamFd::close() {
-  if (close_requested_) return;
-  close_requested_ = true;
   if (fd_ < 0) return;
-  // A waiting reader wakes to end of file; it closes the descriptor then.
-  if (is_socket_) ::shutdown(fd_, SHUT_RDWR);
-  if (reader_waits_ == 0) close_now();
-}
-
-void StreamFd::end_reader_wait() {
-  --reader_waits_;
-  if (reader_waits_ == 0 && close_requested_) close_now();
-}
-
-void StreamFd::close_now() {
-  if (fd_ >= 0) ::close(fd_);
+  // Before the close: a waiting reader wakes, and the number leaves the poller.
+  watch_.reset();
+  ::close(fd_);
   fd_ = -1;
+}
+
+ssize_t FdReadSource::read_some(char* dst, size_t max) {
+  for (;;) {
+    const int fd = fd_->fd();
+    if (fd < 0) return 0;
+    const ssize_t n = ::read(fd, dst, max);
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return kWouldBlock;
+    raise_os_error(errno, std::string("read from ") + fd_->kind() + " fd " + std::to_string(fd));
+  }
+}
+
+Coro<void> FdReadSource::wait_readable() {
+  if (fd_->closed()) co_return;
+  try {
+    co_await fd_->watch().readable();
+  } catch (const OSError&) {
+    // The watch was reset because the stream closed: read_some reports end of file.
+    if (!fd_->closed()) throw;
+  }
 }
 
 std::exception_ptr os_error_ptr(int errno_value, const std::string& what) {

@@ -103,31 +103,28 @@ Coro<void> StreamReader::pull(const char* caller) {
     bool& flag;
     ~Done() { flag = false; }
   } done{pulling_};
+  // Read first, wait only when the source has nothing (FdWatch's protocol: with
+  // edge-triggered readiness, the edge that announced this data may be long gone).
   for (;;) {
-    if (!source_drained_) {
-      const size_t want = std::min(read_size_, read_chunk_);
-      char* dst = buffer_.prepare(want);
-      ssize_t n;
-      try {
-        n = source_->read_some(dst, want);
-      } catch (...) {
-        exception_ = std::current_exception();
-        throw;
-      }
-      if (n > 0) {
-        buffer_.commit(static_cast<size_t>(n));
-        // A short read emptied the source: next time, wait for readiness before reading.
-        source_drained_ = static_cast<size_t>(n) < want;
-        if (!source_drained_) read_size_ = std::min(read_size_ * 2, read_chunk_);
-        co_return;
-      }
-      if (n == 0) {
-        eof_ = true;
-        co_return;
-      }
+    const size_t want = std::min(read_size_, read_chunk_);
+    char* dst = buffer_.prepare(want);
+    ssize_t n;
+    try {
+      n = source_->read_some(dst, want);
+    } catch (...) {
+      exception_ = std::current_exception();
+      throw;
+    }
+    if (n > 0) {
+      buffer_.commit(static_cast<size_t>(n));
+      if (static_cast<size_t>(n) == want) read_size_ = std::min(read_size_ * 2, read_chunk_);
+      co_return;
+    }
+    if (n == 0) {
+      eof_ = true;
+      co_return;
     }
     co_await source_->wait_readable();
-    source_drained_ = false;
     // Fed meanwhile (data, end of file or an error): let the caller look first.
     if (exception_ || eof_) co_return;
   }

@@ -164,7 +164,6 @@ class StreamReader {
   bool eof_ = false;
   bool paused_ = false;
   bool pulling_ = false;  // a caller is reading the source
-  bool source_drained_ = false;  // the last read_some returned less than asked
   size_t read_size_ = 4096;      // the next read_some's size (grows up to read_chunk_)
 };
 

@@ -33,12 +33,23 @@ void forget(std::vector<Future<void>>& waiters, const Future<void>& f) {
 StreamWriter::StreamWriter(std::shared_ptr<internal::StreamFd> fd)
     : loop_(&EventLoop::current()), fd_(std::move(fd)) {}
 
-StreamWriter::~StreamWriter() { stop_watching(); }
+StreamWriter::~StreamWriter() { stop_flusher(); }
 
-void StreamWriter::stop_watching() {
-  if (!watching_) return;
-  watching_ = false;
-  if (!loop_->is_closed()) loop_->remove_writer(fd_->fd());
+void StreamWriter::stop_flusher() {
+  // A cancelled flush raises CancelledError at its wait and unwinds without touching `this`.
+  if (flusher_ && !flusher_.done()) flusher_.cancel();
+  flusher_ = Task<void>();
+}
+
+Coro<void> StreamWriter::flush_loop(std::shared_ptr<internal::StreamFd> fd) {
+  while (queued_ > 0 && !closed_) {
+    try {
+      co_await fd->watch().writable();
+    } catch (const OSError&) {
+      co_return;  // the stream was closed meanwhile
+    }
+    on_writable();
+  }
 }
 
 void StreamWriter::check_writable(const char* what) const {
@@ -163,9 +174,8 @@ void StreamWriter::queue(std::string&& data) {
 
 void StreamWriter::after_queue() {
   if (queued_ == 0) return;
-  if (!watching_) {
-    loop_->add_writer(fd_->fd(), [this] { on_writable(); });
-    watching_ = true;
+  if (!flusher_ || flusher_.done()) {
+    flusher_ = loop_->create_task(flush_loop(fd_), "StreamWriter flush");
   }
   if (queued_ > high_) paused_ = true;
 }
@@ -195,10 +205,7 @@ void StreamWriter::on_writable() {
     paused_ = false;
     wake_drainers();
   }
-  if (queued_ == 0) {
-    stop_watching();
-    flush_finished();
-  }
+  if (queued_ == 0) flush_finished();
 }
 
 void StreamWriter::flush_finished() {
@@ -226,7 +233,6 @@ void StreamWriter::finish_close() {
   closed_ = true;
   closing_ = true;
   paused_ = false;
-  stop_watching();
   fd_->close();
   for (std::vector<Future<void>>* waiters : {&drain_waiters_, &close_waiters_}) {
     for (Future<void>& w : *waiters) {

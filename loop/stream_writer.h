@@ -7,8 +7,9 @@
 //   co_await writer.wait_closed();
 //
 // write() tries the descriptor at once; what the kernel does not take is queued and flushed
-// in the background as the descriptor becomes writable (the loop's add_writer), whether or
-// not anyone calls drain(). write(std::string&&) queues the string itself rather than a copy,
+// in the background as the descriptor becomes writable (a small task, started only while
+// something is queued, that waits on the descriptor's FdWatch), whether or not anyone calls
+// drain(). write(std::string&&) queues the string itself rather than a copy,
 // and writelines() hands every part to one writev/sendmsg call when nothing is queued.
 //
 // Flow control (asyncio's): once more than the high-water mark (64 KiB) is queued, drain()
@@ -50,6 +51,7 @@
 #include "loop/coro.h"
 #include "loop/future.h"
 #include "loop/stream_fd.h"
+#include "loop/task.h"
 
 namespace weft {
 
@@ -111,7 +113,10 @@ class StreamWriter {
   void fail(int err, const char* what);
   void finish_close();
   void wake_drainers();
-  void stop_watching();
+  void stop_flusher();
+  // The background flush: waits for room, writes, until the queue is empty or the stream
+  // closed. Holds `fd` so that a cancelled wait never touches a destroyed watch.
+  Coro<void> flush_loop(std::shared_ptr<internal::StreamFd> fd);
 
   EventLoop* loop_;
   std::shared_ptr<internal::StreamFd> fd_;
@@ -123,7 +128,7 @@ class StreamWriter {
   std::exception_ptr error_;
   std::vector<Future<void>> drain_waiters_;
   std::vector<Future<void>> close_waiters_;
-  bool watching_ = false;  // registered with add_writer
+  Task<void> flusher_;     // the background flush, while one runs
   bool paused_ = false;    // above the high-water mark
   bool closing_ = false;
   bool closed_ = false;
