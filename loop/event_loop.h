@@ -113,6 +113,12 @@ class EventLoop {
   bool remove_reader(int fd);
   bool remove_writer(int fd);
 
+  // --- Unix signals (loop/signals.h). Main thread only. ---
+  // Runs fn on this loop whenever signal `sig` arrives; replaces a previous handler.
+  void add_signal_handler(int sig, absl::AnyInvocable<void()> fn);
+  // Returns whether a handler was registered.
+  bool remove_signal_handler(int sig);
+
   // --- Futures and tasks. Owning loop only. ---
   template <class T = void>
   Future<T> create_future();

@@ -19,6 +19,7 @@
 #include "loop/outcome.h"
 #include "loop/run.h"
 #include "loop/shield.h"
+#include "loop/signals.h"
 #include "loop/sleep.h"
 #include "loop/task.h"
 #include "loop/task_group.h"
