@@ -113,6 +113,12 @@ class EventLoop {
   bool remove_reader(int fd);
   bool remove_writer(int fd);
 
+  // --- Unix signals (loop/signals.h). Main thread only. ---
+  // Runs fn on this loop whenever signal `sig` arrives; replaces a previous handler.
+  void add_signal_handler(int sig, absl::AnyInvocable<void()> fn);
+  // Returns whether a handler was registered.
+  bool remove_signal_handler(int sig);
+
   // --- Futures and tasks. Owning loop only. ---
   template <class T = void>
   Future<T> create_future();
@@ -154,6 +160,8 @@ class EventLoop {
   // Any thread: hand a Runnable to the loop. On a closed loop it is discarded.
   void schedule_threadsafe(internal::Runnable* r);
   internal::TimerHeap& timer_heap() { return timers_; }
+  // The epoll poller (FdWatch registers its descriptors here). Owning thread.
+  internal::Poller& poller() { return poller_; }
   // Async generators started on this loop and not finished (for weft::run's shutdown).
   internal::AsyncGenRegistry& asyncgens() { return asyncgens_; }
   internal::TaskBase* current_task() const { return current_task_; }
