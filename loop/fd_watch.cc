@@ -9,6 +9,7 @@
 #include "loop/frame_allocator.h"
 #include "loop/os_error.h"
 #include "loop/poller.h"
+#include "loop/task_base.h"
 
 namespace weft::internal {
 
@@ -140,6 +141,9 @@ EventLoop* FdWatch::loop() const { return reg_ ? reg_->loop() : nullptr; }
 bool FdWatch::hung_up() const { return reg_ && reg_->hung_up(); }
 
 internal::FdRegistration* FdWatch::registration(EventLoop* loop) {
+  // The descriptor is watched by this loop from now on: a spawned task that waits on it
+  // stays here (a later wait from another loop would be refused).
+  internal::pin_current_task();
   if (reg_) {
     if (reg_->loop() == loop) [[likely]] return reg_;
     if (reg_->loop() != nullptr) {
