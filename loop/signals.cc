@@ -200,8 +200,10 @@ RunnerSigint::RunnerSigint(EventLoop& loop, TaskBase& main_task) : loop_(loop), 
   if ((sa.sa_flags & SA_SIGINFO) || sa.sa_handler != SIG_DFL) return;  // the program's own
   try {
     id_ = hub().add(&loop, SIGINT, [this] { on_sigint(); });
-  } catch (const RuntimeError&) {
-    id_ = 0;  // another live loop owns the signal handlers: leave SIGINT to it
+  } catch (const std::exception&) {
+    // Another live loop owns the signal handlers (or no descriptor is left for a signalfd):
+    // run without Ctrl-C handling rather than not at all.
+    id_ = 0;
   }
 }
 

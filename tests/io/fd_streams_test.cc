@@ -2,6 +2,7 @@
 // open_write_pipe) and a connected socket (open_fd_streams).
 #include "loop/fd_streams.h"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -61,6 +62,7 @@ TEST(FdStreamsTest, APipeCarriesLinesAndEndOfFile) {
     w->close();
     EXPECT_EQ(co_await r->read(), "");
     EXPECT_TRUE(r->at_eof());
+    EXPECT_EQ(w->peername(), std::nullopt);  // a pipe has no addresses
   });
 }
 
@@ -110,6 +112,9 @@ TEST(FdStreamsTest, SocketHalvesTalkBothWays) {
     StreamPair left = open_fd_streams(a);
     StreamPair right = open_fd_streams(b);
     EXPECT_TRUE(left.writer->is_socket());
+    // Unnamed Unix sockets: the addresses exist and are empty paths.
+    EXPECT_EQ(left.writer->peername().value_or(SocketAddress()).family(), AF_UNIX);
+    EXPECT_EQ(left.writer->sockname().value_or(SocketAddress()).family(), AF_UNIX);
     left.writer->write("ping\n");
     EXPECT_EQ(co_await right.reader->readline(), "ping\n");
     right.writer->write("pong\n");
@@ -124,6 +129,34 @@ TEST(FdStreamsTest, SocketHalvesTalkBothWays) {
     EXPECT_TRUE(left.reader->at_eof());
     left.writer->close();
     co_await left.writer->wait_closed();
+  });
+}
+
+TEST(FdStreamsTest, PeerAndLocalAddressesOfATcpConnection) {
+  run_test([]() -> Coro<void> {
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    SocketAddress any = SocketAddress::ip("127.0.0.1", 0);
+    EXPECT_EQ(::bind(listener, any.data(), any.size()), 0);
+    EXPECT_EQ(::listen(listener, 1), 0);
+    SocketAddress bound;
+    *bound.mutable_size() = SocketAddress::capacity();
+    ::getsockname(listener, bound.mutable_data(), bound.mutable_size());
+    const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    EXPECT_EQ(::connect(client, bound.data(), bound.size()), 0);  // loopback: immediate
+    const int server = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    StreamPair c = open_fd_streams(client);
+    StreamPair sv = open_fd_streams(server);
+    EXPECT_EQ(c.writer->peername(), bound);
+    EXPECT_EQ(sv.writer->sockname(), bound);
+    EXPECT_EQ(sv.writer->peername(), c.writer->sockname());
+    EXPECT_EQ(c.writer->peername().value_or(SocketAddress()).to_string(),
+              "127.0.0.1:" + std::to_string(bound.port()));
+    c.writer->write("over tcp");
+    c.writer->write_eof();
+    EXPECT_EQ(co_await sv.reader->read(), "over tcp");
+    c.writer->close();
+    EXPECT_EQ(c.writer->peername(), std::nullopt);  // closed
+    ::close(listener);
   });
 }
 
