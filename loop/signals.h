@@ -19,7 +19,7 @@
 // thread. A program that starts threads of its own *before* its first add_signal_handler
 // must block those signals first, in main, before starting them: call
 // weft::block_signals({SIGTERM, SIGHUP}) at the top of main(). Children started by
-// create_subprocess_exec get an empty mask and default dispositions back.
+// create_subprocess_exec start with an empty mask (and SIGPIPE at its default).
 //
 // Rules. Main thread only, on a loop that is not closed (RuntimeError otherwise, naming the
 // thread); one loop at a time may own signal handlers (a second live loop asking raises
