@@ -12,6 +12,19 @@
 
 namespace weft::io_test {
 
+// Whether this build runs under AddressSanitizer (the asan config, which adds UBSan).
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAsan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kAsan = true;
+#else
+inline constexpr bool kAsan = false;
+#endif
+#else
+inline constexpr bool kAsan = false;
+#endif
+
 // A connected pair of non-blocking Unix stream sockets, closed at destruction.
 struct SocketPair {
   SocketPair() {
