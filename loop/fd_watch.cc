@@ -33,7 +33,10 @@ class FdRegistration final : public IoSource, public Runnable, public UsesFrameA
   }
   FdWaitAwaiter*& slot(bool writable) { return writable ? writer_ : reader_; }
 
-  void on_io(bool readable, bool writable) override {
+  bool hung_up() const { return hung_up_; }
+
+  void on_io(bool readable, bool writable, bool hangup) override {
+    hung_up_ = hung_up_ || hangup;
     if (readable) deliver(reader_, read_ready_);
     if (writable) deliver(writer_, write_ready_);
   }
@@ -83,6 +86,7 @@ class FdRegistration final : public IoSource, public Runnable, public UsesFrameA
   FdWaitAwaiter* writer_ = nullptr;
   bool read_ready_ = false;
   bool write_ready_ = false;
+  bool hung_up_ = false;
 };
 
 FdWaitAwaiter::~FdWaitAwaiter() {
@@ -132,6 +136,8 @@ void FdWaitAwaiter::throw_closed() const {
 namespace weft {
 
 EventLoop* FdWatch::loop() const { return reg_ ? reg_->loop() : nullptr; }
+
+bool FdWatch::hung_up() const { return reg_ && reg_->hung_up(); }
 
 internal::FdRegistration* FdWatch::registration(EventLoop* loop) {
   if (reg_) {

@@ -105,6 +105,11 @@ class FdWatch {
   // closed).
   EventLoop* loop() const;
 
+  // Whether an edge reported that the peer closed its side, a hang-up or an error (sticky).
+  // Such an edge never repeats: code that skips a system call because it expects a later
+  // edge (Socket's wait after a short read) must not skip it once this is true.
+  bool hung_up() const;
+
   // Awaitables; see the file comment for the protocol. Inside a task only (RuntimeError).
   [[nodiscard]] internal::FdWaitAwaiter readable() { return internal::FdWaitAwaiter(this, false); }
   [[nodiscard]] internal::FdWaitAwaiter writable() { return internal::FdWaitAwaiter(this, true); }

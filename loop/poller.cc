@@ -191,7 +191,8 @@ bool Poller::poll(int64_t timeout_ns, RunQueue& ready) {
     if (events[i].data.u64 & kSourceTag) {
       auto* source = reinterpret_cast<IoSource*>(events[i].data.u64 & ~kSourceTag);
       bool error = ev & (EPOLLERR | EPOLLHUP);
-      source->on_io(ev & (EPOLLIN | EPOLLRDHUP) || error, ev & EPOLLOUT || error);
+      source->on_io(ev & (EPOLLIN | EPOLLRDHUP) || error, ev & EPOLLOUT || error,
+                    ev & EPOLLRDHUP || error);
       continue;
     }
     int fd = events[i].data.fd;

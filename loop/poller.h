@@ -27,8 +27,9 @@ namespace weft::internal {
 class IoSource {
  public:
   // Called inside poll() on the owner thread. `readable` includes hang-up and errors;
-  // `writable` includes errors. Must not add or remove sources.
-  virtual void on_io(bool readable, bool writable) = 0;
+  // `writable` includes errors; `hangup`: the peer closed its side (EPOLLRDHUP), or hang-up
+  // or error. Must not add or remove sources.
+  virtual void on_io(bool readable, bool writable, bool hangup) = 0;
   // The poller is closing (its loop closes) with the source still registered: the source
   // must not call remove_source afterwards.
   virtual void on_poller_closed() = 0;

@@ -20,6 +20,7 @@ Socket::Socket(int family, int type, int protocol) {
   if (fd < 0) raise_os_error(errno, "socket");
   fd_ = fd;
   watch_ = FdWatch(fd);
+  stream_ = (type & 0xf) == SOCK_STREAM;
 }
 
 Socket Socket::adopt(int fd) {
@@ -28,7 +29,10 @@ Socket Socket::adopt(int fd) {
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
     raise_os_error(errno, "Socket::adopt: fcntl(O_NONBLOCK)");
   }
-  return Socket(fd);
+  int type = 0;
+  socklen_t len = sizeof type;
+  bool stream = ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+  return Socket(fd, stream);
 }
 
 Socket& Socket::operator=(Socket&& other) noexcept {
@@ -36,6 +40,8 @@ Socket& Socket::operator=(Socket&& other) noexcept {
     close();
     fd_ = std::exchange(other.fd_, -1);
     watch_ = std::move(other.watch_);
+    stream_ = other.stream_;
+    read_drained_ = std::exchange(other.read_drained_, false);
   }
   return *this;
 }
@@ -153,7 +159,7 @@ Coro<std::pair<Socket, SocketAddress>> Socket::accept() {
     SocketAddress peer;
     *peer.mutable_size() = SocketAddress::capacity();
     int fd = ::accept4(fd_, peer.mutable_data(), peer.mutable_size(), SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) co_return std::pair<Socket, SocketAddress>(Socket(fd), peer);
+    if (fd >= 0) co_return std::pair<Socket, SocketAddress>(Socket(fd, stream_), peer);
     int err = errno;
     if (would_block(err)) {
       co_await watch_.readable();
@@ -167,9 +173,18 @@ Coro<std::pair<Socket, SocketAddress>> Socket::accept() {
 
 Coro<size_t> Socket::recv_into(std::span<char> buf) {
   check_open("recv_into");
+  if (read_drained_) {
+    read_drained_ = false;
+    // A short read may also have consumed the FIN (or met the error) whose edge came
+    // before it: then no edge is coming, and the recv below reports end of stream.
+    if (!watch_.hung_up()) co_await watch_.readable();
+  }
   for (;;) {
     ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
-    if (n >= 0) co_return static_cast<size_t>(n);
+    if (n >= 0) {
+      read_drained_ = stream_ && n > 0 && static_cast<size_t>(n) < buf.size();
+      co_return static_cast<size_t>(n);
+    }
     int err = errno;
     if (would_block(err)) {
       co_await watch_.readable();

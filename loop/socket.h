@@ -14,7 +14,12 @@
 //
 // Every operation tries its system call first and waits for readiness (FdWatch, registered
 // once with the loop that first waits) only when the call would block, so a socket with data
-// waiting costs one system call and no suspension. Failures raise OSError subclasses named as
+// waiting costs one system call and no suspension. One exception, as Tokio does: after a
+// stream socket's recv returned less than asked (the kernel's queue was empty then), the
+// next recv waits for readability first instead of meeting EAGAIN (one system call less per
+// request-response round; any data that came since has raised an edge, so nothing is missed;
+// once an edge reported the peer's FIN or an error, it never waits first, since that edge
+// does not repeat). Failures raise OSError subclasses named as
 // Python names them (os_error.h): ConnectionResetError, BrokenPipeError (send never raises
 // SIGPIPE), ConnectionRefusedError... Cancelling a task suspended in an operation stops the
 // wait at once; what was transferred before is not undone (sendall may have sent part).
@@ -53,7 +58,10 @@ class Socket {
   static Socket adopt(int fd);
 
   Socket(Socket&& other) noexcept
-      : fd_(std::exchange(other.fd_, -1)), watch_(std::move(other.watch_)) {}
+      : fd_(std::exchange(other.fd_, -1)),
+        watch_(std::move(other.watch_)),
+        stream_(other.stream_),
+        read_drained_(std::exchange(other.read_drained_, false)) {}
   Socket& operator=(Socket&& other) noexcept;
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
@@ -108,11 +116,13 @@ class Socket {
   FdWatch& watch() { return watch_; }
 
  private:
-  explicit Socket(int fd) noexcept : fd_(fd), watch_(fd) {}
+  Socket(int fd, bool stream) noexcept : fd_(fd), watch_(fd), stream_(stream) {}
   void check_open(const char* what) const;
 
   int fd_ = -1;
   FdWatch watch_;
+  bool stream_ = false;        // SOCK_STREAM: a short read means the queue was drained
+  bool read_drained_ = false;  // the last recv was short: wait before the next one
 };
 
 }  // namespace weft

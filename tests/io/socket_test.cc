@@ -177,6 +177,29 @@ Coro<std::pair<Socket, Socket>> tcp_pair() {
   co_return std::pair<Socket, Socket>(std::move(client), std::move(server));
 }
 
+// Reads until end of stream; returns what came.
+Coro<std::string> read_to_eof(Socket& s) {
+  std::string all;
+  for (;;) {
+    std::string part = co_await s.recv(1024);
+    if (part.empty()) co_return all;
+    all += part;
+  }
+}
+
+TEST(SocketTest, ShortReadThatConsumedTheFinIsFollowedByEof) {
+  run([]() -> Coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    Task<std::string> reading = create_task(read_to_eof(client));
+    co_await yield_times(3);  // the reader waits
+    // Data and FIN arrive together: one edge. The short read takes both; the next recv
+    // must not wait for another edge (none comes) but report end of stream.
+    co_await server.sendall("last words");
+    server.shutdown(SHUT_WR);
+    EXPECT_EQ(co_await reading, "last words");
+  }());
+}
+
 TEST(SocketTest, ResetByPeerIsConnectionResetError) {
   run([]() -> Coro<void> {
     auto [client, server] = co_await tcp_pair();
