@@ -49,10 +49,15 @@ void set_multi_loop_runner(MultiLoopRunner runner);
 MultiLoopRunner multi_loop_runner();
 
 template <class T>
-Coro<void> store_result(Coro<T> main, ResultSlot<T>& out) {
+Coro<void> store_result(Coro<T> main, ResultSlot<T>& out, MultiLoopSigint* sigint = nullptr) {
+  MainTaskNote note(sigint, current_task_or_null());
   out.set(co_await std::move(main));
 }
-inline Coro<void> store_result(Coro<void> main, ResultSlot<void>&) { co_await std::move(main); }
+inline Coro<void> store_result(Coro<void> main, ResultSlot<void>&,
+                               MultiLoopSigint* sigint = nullptr) {
+  MainTaskNote note(sigint, current_task_or_null());
+  co_await std::move(main);
+}
 // Refuses to start a loop on a thread that runs one.
 void check_no_running_loop(const char* what);
 // Cancels the loop's pending tasks, runs it until they finish, reports their errors, and
@@ -64,7 +69,16 @@ template <class T>
 T run(Coro<T> main, RunOptions options = {}) {
   if (options.threads != 1) {
     internal::ResultSlot<T> out;
-    internal::multi_loop_runner()(internal::store_result(std::move(main), out), options);
+    internal::MultiLoopSigint sigint;  // before the Runtime starts its threads
+    try {
+      internal::multi_loop_runner()(internal::store_result(std::move(main), out, &sigint),
+                                    options);
+    } catch (const CancelledError&) {
+      sigint.restore();
+      sigint.raise_if_interrupted();
+      throw;
+    }
+    sigint.restore();
     if constexpr (std::is_void_v<T>) {
       return;
     } else if constexpr (std::is_reference_v<T>) {

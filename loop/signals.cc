@@ -1,6 +1,8 @@
 #include "loop/signals.h"
 
 #include <signal.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -200,8 +202,10 @@ RunnerSigint::RunnerSigint(EventLoop& loop, TaskBase& main_task) : loop_(loop), 
   if ((sa.sa_flags & SA_SIGINFO) || sa.sa_handler != SIG_DFL) return;  // the program's own
   try {
     id_ = hub().add(&loop, SIGINT, [this] { on_sigint(); });
-  } catch (const RuntimeError&) {
-    id_ = 0;  // another live loop owns the signal handlers: leave SIGINT to it
+  } catch (const std::exception&) {
+    // Another live loop owns the signal handlers (or no descriptor is left for a signalfd):
+    // run without Ctrl-C handling rather than not at all.
+    id_ = 0;
   }
 }
 
@@ -222,6 +226,102 @@ void RunnerSigint::restore() {
 
 void RunnerSigint::raise_if_interrupted() {
   if (interrupts_ > 0 && task_.cancelled() && task_.uncancel() == 0) throw KeyboardInterrupt();
+}
+
+MultiLoopSigint::MultiLoopSigint() {
+  if (!on_main_thread()) return;
+  struct sigaction sa;
+  if (sigaction(SIGINT, nullptr, &sa) != 0) return;
+  if ((sa.sa_flags & SA_SIGINFO) || sa.sa_handler != SIG_DFL) return;  // the program's own
+  sigset_t one, old;
+  sigemptyset(&one);
+  sigaddset(&one, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &one, &old);
+  blocked_by_us_ = !sigismember(&old, SIGINT);
+  signal_fd_ = signalfd(-1, &one, SFD_NONBLOCK | SFD_CLOEXEC);
+  stop_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (signal_fd_ < 0 || stop_fd_ < 0) {
+    restore();  // no descriptors left: run without Ctrl-C handling
+    return;
+  }
+  // The watcher inherits the mask: SIGINT blocked.
+  watcher_ = std::thread([this] { watch(); });
+}
+
+void MultiLoopSigint::watch() {
+  for (;;) {
+    pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents) return;
+    signalfd_siginfo info;
+    if (::read(signal_fd_, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) continue;
+    if (interrupts_.fetch_add(1) + 1 >= 2) {
+      // The hard stop: SIGINT's default action, now, from this thread.
+      signal(SIGINT, SIG_DFL);
+      sigset_t one;
+      sigemptyset(&one);
+      sigaddset(&one, SIGINT);
+      pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+      raise(SIGINT);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (live_) {
+      live_->cancel("");
+    } else {
+      cancel_on_start_ = true;
+    }
+  }
+}
+
+void MultiLoopSigint::set_main_task(TaskBase* task) {
+  std::lock_guard<std::mutex> lock(mu_);
+  live_ = task;
+  if (!task) return;
+  if (!main_) {
+    main_ = task;
+    main_->ref();
+  }
+  if (cancel_on_start_) {
+    cancel_on_start_ = false;
+    task->cancel("");
+  }
+}
+
+void MultiLoopSigint::restore() {
+  if (watcher_.joinable()) {
+    const uint64_t one = 1;
+    if (::write(stop_fd_, &one, sizeof one) < 0) {
+    }
+    watcher_.join();
+  }
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+  signal_fd_ = stop_fd_ = -1;
+  if (blocked_by_us_) {
+    blocked_by_us_ = false;
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, SIGINT);
+    const timespec zero{0, 0};
+    while (sigtimedwait(&one, nullptr, &zero) == SIGINT) {
+    }
+    pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+  }
+}
+
+MultiLoopSigint::~MultiLoopSigint() {
+  restore();
+  if (main_) main_->unref();
+}
+
+void MultiLoopSigint::raise_if_interrupted() {
+  if (interrupts_.load() > 0 && main_ && main_->cancelled() && main_->uncancel() == 0) {
+    throw KeyboardInterrupt();
+  }
 }
 
 }  // namespace internal

@@ -19,7 +19,7 @@
 // thread. A program that starts threads of its own *before* its first add_signal_handler
 // must block those signals first, in main, before starting them: call
 // weft::block_signals({SIGTERM, SIGHUP}) at the top of main(). Children started by
-// create_subprocess_exec get an empty mask and default dispositions back.
+// create_subprocess_exec start with an empty mask (and SIGPIPE at its default).
 //
 // Rules. Main thread only, on a loop that is not closed (RuntimeError otherwise, naming the
 // thread); one loop at a time may own signal handlers (a second live loop asking raises
@@ -35,12 +35,16 @@
 // and the second stops the loop at once: run raises KeyboardInterrupt after the usual
 // shutdown (pending tasks cancelled and awaited). SIGINT is restored to its default before
 // that shutdown, so a third Ctrl-C ends the process. A program that adds its own SIGINT
-// handler replaces run's.
+// handler replaces run's. With {.threads = N}: see MultiLoopSigint below (the second SIGINT
+// ends the process at once there).
 #ifndef WEFT_LOOP_SIGNALS_H_
 #define WEFT_LOOP_SIGNALS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
+#include <mutex>
+#include <thread>
 
 #include "loop/errors.h"
 
@@ -87,6 +91,57 @@ class RunnerSigint {
   TaskBase& task_;
   uint64_t id_ = 0;  // the hub's id of run's handler; 0: not installed
   int interrupts_ = 0;
+};
+
+// The same for weft::run(main, {.threads = N}), where the main task runs on a Runtime's loop
+// and the main thread only waits: SIGINT is blocked in the main thread before the Runtime
+// starts its threads, and a small watcher thread reads it from a signalfd. The first SIGINT
+// cancels the main task (from the watcher: Task::cancel is thread-safe); the second ends the
+// process by SIGINT's default action at once, without cleanup (the loops are busy on their
+// own threads and cannot be stopped from outside).
+class MultiLoopSigint {
+ public:
+  MultiLoopSigint();
+  ~MultiLoopSigint();
+  MultiLoopSigint(const MultiLoopSigint&) = delete;
+  MultiLoopSigint& operator=(const MultiLoopSigint&) = delete;
+
+  // Called by the main task on its loop when it starts (set) and when it ends (nullptr).
+  void set_main_task(TaskBase* task);
+  // Stops the watcher and gives SIGINT back. Idempotent.
+  void restore();
+  // After the main task ended with CancelledError: raises KeyboardInterrupt if SIGINT
+  // cancelled it and it did not swallow the cancellation.
+  void raise_if_interrupted();
+
+ private:
+  void watch();
+
+  int signal_fd_ = -1;
+  int stop_fd_ = -1;
+  bool blocked_by_us_ = false;
+  std::thread watcher_;
+  std::mutex mu_;                 // guards live_ and cancel_on_start_
+  TaskBase* live_ = nullptr;      // the main task while its coroutine runs
+  bool cancel_on_start_ = false;  // SIGINT came before the main task started
+  TaskBase* main_ = nullptr;      // the main task (a reference), for raise_if_interrupted
+  std::atomic<int> interrupts_{0};
+};
+
+// Tells `sigint` (if any) which task is the main one, for as long as its coroutine runs.
+class MainTaskNote {
+ public:
+  MainTaskNote(MultiLoopSigint* sigint, TaskBase* task) : sigint_(sigint) {
+    if (sigint_) sigint_->set_main_task(task);
+  }
+  ~MainTaskNote() {
+    if (sigint_) sigint_->set_main_task(nullptr);
+  }
+  MainTaskNote(const MainTaskNote&) = delete;
+  MainTaskNote& operator=(const MainTaskNote&) = delete;
+
+ private:
+  MultiLoopSigint* sigint_;
 };
 
 }  // namespace internal

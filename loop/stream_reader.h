@@ -7,8 +7,9 @@
 //
 // Where the bytes come from. A reader either is *fed* (feed_data / feed_eof / set_exception,
 // called by whoever produces the bytes: a protocol, a test, a parser), or *pulls* from a
-// ReadSource, typically a non-blocking file descriptor (FdReadSource, loop/fd_stream.h: a
-// pipe or a socket). The parsing core is the same for both and the fuzz test drives it with
+// ReadSource, typically a non-blocking file descriptor (a pipe or a socket: open_read_pipe
+// and open_fd_streams in loop/fd_streams.h, over FdReadSource in loop/stream_fd.h, which reads
+// first and waits on io-net's FdWatch only when the descriptor has nothing). The parsing core is the same for both and the fuzz test drives it with
 // feed_data alone.
 //
 // Back-pressure. A pulling reader reads its source only when a caller is waiting for bytes

@@ -290,6 +290,21 @@ Coro<void> StreamWriter::wait_closed() {
   co_await w;
 }
 
+namespace {
+std::optional<SocketAddress> address_of(const internal::StreamFd& fd, bool peer) {
+  if (!fd.is_socket() || fd.closed()) return std::nullopt;
+  SocketAddress a;
+  *a.mutable_size() = SocketAddress::capacity();
+  const int r = peer ? ::getpeername(fd.fd(), a.mutable_data(), a.mutable_size())
+                     : ::getsockname(fd.fd(), a.mutable_data(), a.mutable_size());
+  if (r != 0) return std::nullopt;
+  return a;
+}
+}  // namespace
+
+std::optional<SocketAddress> StreamWriter::peername() const { return address_of(*fd_, true); }
+std::optional<SocketAddress> StreamWriter::sockname() const { return address_of(*fd_, false); }
+
 void StreamWriter::set_write_buffer_limits(size_t high, std::optional<size_t> low) {
   const size_t lo = low.value_or(high / 4);
   if (lo > high) {

@@ -50,6 +50,7 @@
 
 #include "loop/coro.h"
 #include "loop/future.h"
+#include "loop/socket_address.h"
 #include "loop/stream_fd.h"
 #include "loop/task.h"
 
@@ -97,6 +98,10 @@ class StreamWriter {
   // The descriptor (asyncio's get_extra_info("socket") / ("pipe")), -1 once closed: for
   // getpeername / getsockname and socket options.
   int fileno() const { return fd_->fd(); }
+  // The socket's peer and local addresses (get_extra_info("peername") / ("sockname")):
+  // nullopt for a pipe, once closed, or if the kernel has none (a peer already gone).
+  std::optional<SocketAddress> peername() const;
+  std::optional<SocketAddress> sockname() const;
   bool is_socket() const { return fd_->is_socket(); }
   EventLoop& get_loop() const { return *loop_; }
 

@@ -40,7 +40,8 @@
 // it when it exits, so no zombie is left behind (unless the loop is closed first).
 // The streams are the Process's: they go with it.
 //
-// Thread-safety: owning loop only (the loop that created the Process).
+// Thread-safety: owning loop only (the loop that created the Process). The Process must
+// outlive the wait() and communicate() calls in flight on it.
 #ifndef WEFT_LOOP_SUBPROCESS_H_
 #define WEFT_LOOP_SUBPROCESS_H_
 

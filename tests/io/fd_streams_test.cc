@@ -2,6 +2,7 @@
 // open_write_pipe) and a connected socket (open_fd_streams).
 #include "loop/fd_streams.h"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,6 +36,30 @@ std::pair<int, int> socket_pair() {
   return {sv[0], sv[1]};
 }
 
+// A TCP connection on loopback: {client, server} descriptors.
+std::pair<int, int> tcp_pair() {
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  SocketAddress any = SocketAddress::ip("127.0.0.1", 0);
+  if (::bind(listener, any.data(), any.size()) != 0 || ::listen(listener, 1) != 0) {
+    throw std::runtime_error("bind/listen");
+  }
+  SocketAddress bound;
+  *bound.mutable_size() = SocketAddress::capacity();
+  ::getsockname(listener, bound.mutable_data(), bound.mutable_size());
+  const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (::connect(client, bound.data(), bound.size()) != 0) throw std::runtime_error("connect");
+  const int server = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  ::close(listener);
+  return {client, server};
+}
+
+// Closes `fd` with a reset (RST) instead of an orderly FIN.
+void reset_close(int fd) {
+  linger l{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  ::close(fd);
+}
+
 // Writes `data` in pieces of `piece` bytes, draining after each.
 Coro<void> produce(StreamWriter* w, std::string data, size_t piece) {
   for (size_t at = 0; at < data.size(); at += piece) {
@@ -61,6 +86,7 @@ TEST(FdStreamsTest, APipeCarriesLinesAndEndOfFile) {
     w->close();
     EXPECT_EQ(co_await r->read(), "");
     EXPECT_TRUE(r->at_eof());
+    EXPECT_EQ(w->peername(), std::nullopt);  // a pipe has no addresses
   });
 }
 
@@ -110,6 +136,9 @@ TEST(FdStreamsTest, SocketHalvesTalkBothWays) {
     StreamPair left = open_fd_streams(a);
     StreamPair right = open_fd_streams(b);
     EXPECT_TRUE(left.writer->is_socket());
+    // Unnamed Unix sockets: the addresses exist and are empty paths.
+    EXPECT_EQ(left.writer->peername().value_or(SocketAddress()).family(), AF_UNIX);
+    EXPECT_EQ(left.writer->sockname().value_or(SocketAddress()).family(), AF_UNIX);
     left.writer->write("ping\n");
     EXPECT_EQ(co_await right.reader->readline(), "ping\n");
     right.writer->write("pong\n");
@@ -124,6 +153,48 @@ TEST(FdStreamsTest, SocketHalvesTalkBothWays) {
     EXPECT_TRUE(left.reader->at_eof());
     left.writer->close();
     co_await left.writer->wait_closed();
+  });
+}
+
+TEST(FdStreamsTest, PeerAndLocalAddressesOfATcpConnection) {
+  run_test([]() -> Coro<void> {
+    auto [client, server] = tcp_pair();
+    SocketAddress bound;
+    *bound.mutable_size() = SocketAddress::capacity();
+    ::getsockname(server, bound.mutable_data(), bound.mutable_size());
+    StreamPair c = open_fd_streams(client);
+    StreamPair sv = open_fd_streams(server);
+    EXPECT_EQ(c.writer->peername(), bound);
+    EXPECT_EQ(sv.writer->sockname(), bound);
+    EXPECT_EQ(sv.writer->peername(), c.writer->sockname());
+    EXPECT_EQ(c.writer->peername().value_or(SocketAddress()).to_string(),
+              "127.0.0.1:" + std::to_string(bound.port()));
+    c.writer->write("over tcp");
+    c.writer->write_eof();
+    EXPECT_EQ(co_await sv.reader->read(), "over tcp");
+    c.writer->close();
+    EXPECT_EQ(c.writer->peername(), std::nullopt);  // closed
+  });
+}
+
+TEST(FdStreamsTest, AResetConnectionFailsTheReaderWithConnectionResetError) {
+  run_test([]() -> Coro<void> {
+    auto [client, server] = tcp_pair();
+    StreamPair c = open_fd_streams(client);
+    Task<std::string> reading = create_task(c.reader->readline());
+    co_await yield_times(2);
+    reset_close(server);
+    try {
+      co_await reading;
+      ADD_FAILURE() << "expected ConnectionResetError";
+    } catch (const ConnectionResetError& e) {
+      EXPECT_EQ(e.errno_value(), ECONNRESET);
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("read from socket fd"));
+    }
+    // Kept: every later read says the same.
+    EXPECT_THROW(co_await c.reader->read(1), ConnectionResetError);
+    // And the write side fails cleanly too (EPIPE or ECONNRESET, never SIGPIPE).
+    EXPECT_THROW(c.writer->write("anyone there?"), ConnectionError);
   });
 }
 

@@ -278,6 +278,58 @@ TEST_F(RunSigintTest, AProgramsOwnSigintHandlerReplacesRuns) {
               ::testing::ExitedWithCode(kReturned * 10 + 6), "");
 }
 
+template <class Main>
+void run_on_runtime_in_child(Main main) {
+  try {
+    const int r = weft::run(main(), {.threads = 2});
+    exit_with(kReturned * 10 + r);
+  } catch (const KeyboardInterrupt&) {
+    exit_with(kKeyboardInterrupt);
+  } catch (...) {
+    exit_with(kOther);
+  }
+}
+
+TEST_F(RunSigintTest, OnARuntimeTheFirstSigintCancelsTheMainTask) {
+  EXPECT_EXIT(run_on_runtime_in_child([]() -> Coro<int> {
+                kill(getpid(), SIGINT);
+                try {
+                  co_await EventLoop::current().create_future<int>();  // forever
+                } catch (const CancelledError&) {
+                  std::fprintf(stderr, "main task cancelled\n");
+                  throw;
+                }
+                co_return 0;
+              }),
+              ::testing::ExitedWithCode(kKeyboardInterrupt), "main task cancelled");
+}
+
+TEST_F(RunSigintTest, OnARuntimeASwallowedCancellationReturnsNormally) {
+  EXPECT_EXIT(run_on_runtime_in_child([]() -> Coro<int> {
+                kill(getpid(), SIGINT);
+                try {
+                  co_await EventLoop::current().create_future<int>();
+                } catch (const CancelledError&) {
+                }
+                co_return 3;
+              }),
+              ::testing::ExitedWithCode(kReturned * 10 + 3), "");
+}
+
+TEST_F(RunSigintTest, OnARuntimeTheSecondSigintEndsTheProcess) {
+  EXPECT_EXIT(run_on_runtime_in_child([]() -> Coro<int> {
+                kill(getpid(), SIGINT);
+                try {
+                  co_await EventLoop::current().create_future<int>();
+                } catch (const CancelledError&) {
+                }
+                kill(getpid(), SIGINT);
+                co_await EventLoop::current().create_future<int>();  // until killed
+                co_return 0;
+              }),
+              ::testing::KilledBySignal(SIGINT), "");
+}
+
 TEST_F(RunSigintTest, SigintIsRestoredAfterRun) {
   EXPECT_EXIT(
       {

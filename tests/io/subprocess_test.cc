@@ -191,6 +191,13 @@ TEST(SubprocessTest, TerminateAndSendSignal) {
         "sh", {"-c", "trap 'exit 3' USR1; echo armed; read x"},
         {.stdin = Stdio::kPipe, .stdout = Stdio::kPipe});
     EXPECT_EQ(co_await q->stdout()->readline(), "armed\n");
+    try {
+      q->send_signal(12345);
+      ADD_FAILURE() << "expected OSError";
+    } catch (const OSError& e) {
+      EXPECT_EQ(e.errno_value(), EINVAL);
+      EXPECT_THAT(e.what(), HasSubstr("Process.send_signal(12345) to pid"));
+    }
     q->send_signal(SIGUSR1);
     EXPECT_EQ(co_await q->wait(), 3);
   });
