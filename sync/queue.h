@@ -67,10 +67,36 @@
 namespace weft {
 namespace internal {
 
+// Wakeups (sync/internal/waiter_list.h) made only once a waiter is granted: the fast paths of
+// put and get grant nobody, and then skip Wakeups' out-of-line wake-all altogether. Declare
+// it before the lock guard, like Wakeups.
+class LazyWakeups {
+ public:
+  void add(Waiter& w) {
+    if (!wakeups_) wakeups_.emplace();
+    wakeups_->add(w);
+  }
+
+ private:
+  std::optional<Wakeups> wakeups_;
+};
+
+// The Waiter of a put or get awaiter, made only when it has to wait: a put or get that does
+// not suspend never builds (nor destroys) one. Built in place, never moved.
+template <class Awaiter>
+class QueueWaiter final : public Waiter {
+ public:
+  explicit QueueWaiter(Awaiter& awaiter) : awaiter_(&awaiter) {}
+  static Awaiter& awaiter_of(Waiter* w) { return *static_cast<QueueWaiter*>(w)->awaiter_; }
+
+ private:
+  Awaiter* awaiter_;
+};
+
 // The queue itself; Queue, PriorityQueue and LifoQueue only choose the Order
 // (sync/internal/queue_order.h).
 template <class T, class Order>
-class BasicQueue {
+class alignas(64) BasicQueue {
  public:
   using value_type = T;
   class GetAwaiter;
@@ -81,7 +107,7 @@ class BasicQueue {
   // `order_args` construct the Order (PriorityQueue's comparison).
   template <class... OrderArgs>
   explicit BasicQueue(size_t maxsize, OrderArgs&&... order_args)
-      : items_(std::forward<OrderArgs>(order_args)...), maxsize_(maxsize) {}
+      : maxsize_(maxsize), items_(std::forward<OrderArgs>(order_args)...) {}
   BasicQueue(const BasicQueue&) = delete;
   BasicQueue& operator=(const BasicQueue&) = delete;
 
@@ -103,7 +129,7 @@ class BasicQueue {
   // Puts `item` without waiting. Raises QueueShutDown after shutdown(), QueueFull when the
   // queue is full (the item is then destroyed with the argument).
   void put_nowait(T item) {
-    Wakeups wakeups;
+    LazyWakeups wakeups;
     WaitGuard guard(mu_);
     if (shutdown_) throw_shut_down("put_nowait");
     if (!can_put_locked()) throw_full();
@@ -113,7 +139,7 @@ class BasicQueue {
   // Takes the next item without waiting. Raises QueueEmpty when there is none, or
   // QueueShutDown if the queue is also shut down.
   T get_nowait() {
-    Wakeups wakeups;
+    LazyWakeups wakeups;
     WaitGuard guard(mu_);
     if (items_.size() == 0) {
       if (shutdown_) throw_shut_down("get_nowait");
@@ -135,7 +161,7 @@ class BasicQueue {
   // Marks one item that get() returned as processed. Raises InvalidStateError if called
   // more often than items were put.
   void task_done() {
-    Wakeups wakeups;
+    LazyWakeups wakeups;
     WaitGuard guard(mu_);
     if (unfinished_ == 0) throw_too_many_task_done();
     if (--unfinished_ == 0) grant_all_locked(joiners_, wakeups);
@@ -144,7 +170,7 @@ class BasicQueue {
   // See the file comment. Idempotent; a later shutdown(true) still drops the items left.
   void shutdown(bool immediate = false) {
     std::vector<T> dropped;  // destroyed after the lock is released, and after the wakes
-    Wakeups wakeups;
+    LazyWakeups wakeups;
     WaitGuard guard(mu_);
     shutdown_ = true;
     if (immediate) {
@@ -168,10 +194,10 @@ class BasicQueue {
   bool can_put_locked() const { return !getters_.empty() || room_locked(); }
 
   // A put that was allowed: to the first waiting getter, else into the storage.
-  void put_locked(T&& item, Wakeups& wakeups) {
+  void put_locked(T&& item, LazyWakeups& wakeups) {
     ++unfinished_;
     if (Waiter* w = getters_.grant_front()) {
-      static_cast<GetAwaiter*>(w)->item_.emplace(std::move(item));
+      QueueWaiter<GetAwaiter>::awaiter_of(w).item_.emplace(std::move(item));
       wakeups.add(*w);
       // Nothing entered the storage: if that put used a reserved slot, the room is free again.
       grant_room_locked(wakeups);
@@ -181,37 +207,37 @@ class BasicQueue {
   }
 
   // Precondition: the storage is not empty.
-  T take_locked(Wakeups& wakeups) {
+  T take_locked(LazyWakeups& wakeups) {
     T item = items_.pop();
     grant_room_locked(wakeups);
     return item;
   }
 
   // Reserves the room there is for the first waiting putters and wakes them.
-  void grant_room_locked(Wakeups& wakeups) {
+  void grant_room_locked(LazyWakeups& wakeups) {
     while (!putters_.empty() && room_locked()) {
       Waiter* w = putters_.grant_front();
-      static_cast<PutAwaiter*>(w)->has_slot_ = true;
+      QueueWaiter<PutAwaiter>::awaiter_of(w).has_slot_ = true;
       ++reserved_;
       wakeups.add(*w);
     }
   }
 
-  static void grant_all_locked(WaiterList& list, Wakeups& wakeups) {
+  static void grant_all_locked(WaiterList& list, LazyWakeups& wakeups) {
     while (Waiter* w = list.grant_front()) wakeups.add(*w);
   }
 
   // A getter that was handed `item` was cancelled before it could take it.
   void give_back(T&& item) {
     std::optional<T> dropped;  // destroyed after the lock is released
-    Wakeups wakeups;
+    LazyWakeups wakeups;
     WaitGuard guard(mu_);
     if (immediate_) {
       // shutdown(true) came meanwhile: the item goes the way of the ones it dropped.
       dropped.emplace(std::move(item));
       if (unfinished_ > 0 && --unfinished_ == 0) grant_all_locked(joiners_, wakeups);
     } else if (Waiter* w = getters_.grant_front()) {
-      static_cast<GetAwaiter*>(w)->item_.emplace(std::move(item));
+      QueueWaiter<GetAwaiter>::awaiter_of(w).item_.emplace(std::move(item));
       wakeups.add(*w);
     } else {
       items_.unpop(std::move(item));
@@ -220,7 +246,7 @@ class BasicQueue {
 
   // A putter that was granted a slot was cancelled before it could use it.
   void release_slot() {
-    Wakeups wakeups;
+    LazyWakeups wakeups;
     WaitGuard guard(mu_);
     --reserved_;
     grant_room_locked(wakeups);
@@ -248,46 +274,50 @@ class BasicQueue {
                             "that get() returned");
   }
 
+  // Layout: what every put and get writes (the lock, the counters, the storage's indices)
+  // shares the first cache line of the (64-byte aligned) queue; the waiter lists, which the
+  // fast paths only read, are on the next one. A transfer between two threads then moves
+  // one line of the queue plus the item's slot.
   mutable WaitLock mu_;
   // Everything below is guarded by mu_.
-  Order items_;
-  WaiterList getters_{mu_};
-  WaiterList putters_{mu_};
-  WaiterList joiners_{mu_};
+  bool shutdown_ = false;
+  bool immediate_ = false;
   const size_t maxsize_;
   size_t reserved_ = 0;  // slots granted to woken putters that have not put yet
   size_t unfinished_ = 0;
-  bool shutdown_ = false;
-  bool immediate_ = false;
+  Order items_;
+  alignas(64) WaiterList getters_{mu_};
+  WaiterList putters_{mu_};
+  WaiterList joiners_{mu_};
 };
 
 // co_await queue.get(). Fast path (an item is there, or the queue is shut down and empty)
 // in await_ready: one lock round trip, no suspension.
 template <class T, class Order>
-class BasicQueue<T, Order>::GetAwaiter final : public Waiter {
+class BasicQueue<T, Order>::GetAwaiter {
  public:
   explicit GetAwaiter(BasicQueue& queue) : queue_(&queue) {}
-  GetAwaiter(GetAwaiter&& other) noexcept
-      : Waiter(std::move(other)), queue_(other.queue_), item_(std::move(other.item_)) {}
+  // Only before it is awaited.
+  GetAwaiter(GetAwaiter&& other) noexcept : queue_(other.queue_), item_(std::move(other.item_)) {}
   ~GetAwaiter() {
     // Handed an item, never resumed to take it (cancelled, or the frame was destroyed).
-    if (withdraw() && item_) queue_->give_back(std::move(*item_));
+    if (waiter_ && waiter_->withdraw() && item_) queue_->give_back(std::move(*item_));
   }
 
   bool await_ready() {
-    Wakeups wakeups;
+    LazyWakeups wakeups;
     WaitGuard guard(queue_->mu_);
     return try_take_locked(wakeups);
   }
   bool await_suspend(TaskBase& task) {
-    Wakeups wakeups;
+    LazyWakeups wakeups;
     WaitGuard guard(queue_->mu_);
     if (try_take_locked(wakeups)) return false;
-    enqueue(queue_->getters_, task);
+    waiter_.emplace(*this).enqueue(queue_->getters_, task);
     return true;
   }
   T await_resume() {
-    claim();  // raises CancelledError if cancelled while waiting
+    if (waiter_) waiter_->claim();  // raises CancelledError if cancelled while waiting
     if (!item_) throw_shut_down("get");  // woken by shutdown()
     return std::move(*item_);
   }
@@ -295,7 +325,7 @@ class BasicQueue<T, Order>::GetAwaiter final : public Waiter {
  private:
   friend class BasicQueue;
   // True when the get is over: an item was taken, or there is none and never will be.
-  bool try_take_locked(Wakeups& wakeups) {
+  bool try_take_locked(LazyWakeups& wakeups) {
     if (queue_->items_.size() > 0) {
       item_.emplace(queue_->take_locked(wakeups));
       return true;
@@ -305,37 +335,38 @@ class BasicQueue<T, Order>::GetAwaiter final : public Waiter {
 
   BasicQueue* queue_;
   std::optional<T> item_;  // the item, once taken or handed over
+  std::optional<QueueWaiter<GetAwaiter>> waiter_;  // once it waits
 };
 
 // co_await queue.put(item).
 template <class T, class Order>
-class BasicQueue<T, Order>::PutAwaiter final : public Waiter {
+class BasicQueue<T, Order>::PutAwaiter {
  public:
   PutAwaiter(BasicQueue& queue, T&& item) : queue_(&queue), item_(std::move(item)) {}
-  PutAwaiter(PutAwaiter&& other) noexcept
-      : Waiter(std::move(other)), queue_(other.queue_), item_(std::move(other.item_)) {}
+  // Only before it is awaited.
+  PutAwaiter(PutAwaiter&& other) noexcept : queue_(other.queue_), item_(std::move(other.item_)) {}
   ~PutAwaiter() {
     // Granted a slot, never resumed to use it: the next putter may have it.
-    if (withdraw() && has_slot_) queue_->release_slot();
+    if (waiter_ && waiter_->withdraw() && has_slot_) queue_->release_slot();
   }
 
   bool await_ready() {
-    Wakeups wakeups;
+    LazyWakeups wakeups;
     WaitGuard guard(queue_->mu_);
     return try_put_locked(wakeups);
   }
   bool await_suspend(TaskBase& task) {
-    Wakeups wakeups;
+    LazyWakeups wakeups;
     WaitGuard guard(queue_->mu_);
     if (try_put_locked(wakeups)) return false;
-    enqueue(queue_->putters_, task);
+    waiter_.emplace(*this).enqueue(queue_->putters_, task);
     return true;
   }
   void await_resume() {
-    claim();  // raises CancelledError if cancelled while waiting
+    if (waiter_) waiter_->claim();  // raises CancelledError if cancelled while waiting
     if (state_ == kWaited) {
       // Woken: granted a slot, or by shutdown().
-      Wakeups wakeups;
+      LazyWakeups wakeups;
       WaitGuard guard(queue_->mu_);
       if (has_slot_) {
         has_slot_ = false;
@@ -355,7 +386,7 @@ class BasicQueue<T, Order>::PutAwaiter final : public Waiter {
   friend class BasicQueue;
   enum PutState : uint8_t { kWaited, kPut, kShutDown };
   // True when the put is over: the item is in (or with a getter), or the queue is shut down.
-  bool try_put_locked(Wakeups& wakeups) {
+  bool try_put_locked(LazyWakeups& wakeups) {
     if (queue_->shutdown_) {
       state_ = kShutDown;
       return true;
@@ -370,6 +401,7 @@ class BasicQueue<T, Order>::PutAwaiter final : public Waiter {
   T item_;
   PutState state_ = kWaited;
   bool has_slot_ = false;  // set by the getter that granted this putter room
+  std::optional<QueueWaiter<PutAwaiter>> waiter_;  // once it waits
 };
 
 // co_await queue.join().
