@@ -8,6 +8,7 @@
 // - BM_TbbBoundedQueue/<capacity>: the same transfer between two plain threads blocking in
 //   oneTBB's concurrent_bounded_queue (push / pop): the reference to beat.
 // Each iteration moves kItems items; items_per_second is the figure to read.
+#include <chrono>
 #include <cstdint>
 #include <thread>
 
@@ -59,8 +60,9 @@ weft::Coro<int64_t> CrossLoop(weft::Runtime& rt, int64_t maxsize, int64_t n) {
   co_return co_await consumer;
 }
 
+// range(1): the Runtime's spin_before_park in microseconds (its default is 50).
 void BM_QueueCrossLoop(benchmark::State& state) {
-  weft::Runtime rt({.threads = 2});
+  weft::Runtime rt({.threads = 2, .spin_before_park = std::chrono::microseconds(state.range(1))});
   for (auto _ : state) {
     int64_t sum = rt.block_on(CrossLoop(rt, state.range(0), kItems));
     benchmark::DoNotOptimize(sum);
@@ -78,9 +80,14 @@ void BM_QueueCrossLoop(benchmark::State& state) {
   state.counters["parks_per_item"] = static_cast<double>(parks) / items;
 }
 BENCHMARK(BM_QueueCrossLoop)
-    ->Arg(64)
-    ->Arg(1024)
-    ->Arg(0)
+    ->ArgNames({"maxsize", "spin_us"})
+    ->Args({64, 50})
+    ->Args({1024, 50})
+    ->Args({0, 50})
+    ->Args({64, 0})
+    ->Args({1024, 0})
+    ->Args({64, 500})
+    ->Args({1024, 500})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
@@ -91,7 +98,7 @@ void BM_TbbBoundedQueue(benchmark::State& state) {
     int64_t sum = 0;
     std::thread consumer([&] {
       for (int64_t i = 0; i < kItems; ++i) {
-        int64_t v;
+        int64_t v = 0;
         q.pop(v);
         sum += v;
       }

@@ -327,6 +327,29 @@ TEST(QueueWaitTest, JoinWaitsForEveryTaskDone) {
   run(main());
 }
 
+// A loop closed by hand destroys the frames of its pending tasks: their waits leave the
+// queue, which must not hand anything to them afterwards.
+TEST(QueueWaitTest, WaitersOfADestroyedFrameLeaveTheQueue) {
+  Queue<int> q;
+  Queue<int> full(1);
+  full.put_nowait(0);
+  {
+    EventLoop loop;
+    int reports = 0;
+    loop.set_exception_handler([&](EventLoop&, const ExceptionContext&) { ++reports; });
+    Task<int> getter = loop.create_task(get_one(q));
+    Task<void> putter = loop.create_task(put_one(full, 1));
+    loop.run_until_complete(let_others_run());
+    loop.close();
+    EXPECT_EQ(reports, 2);  // "Task was destroyed but it is pending!"
+  }
+  q.put_nowait(1);
+  EXPECT_EQ(q.qsize(), 1u);  // stored, not handed to the dead getter
+  EXPECT_EQ(full.get_nowait(), 0);
+  EXPECT_FALSE(full.full());  // no slot reserved for the dead putter
+  EXPECT_TRUE(full.empty());
+}
+
 // --- Cancellation, driven deterministically on one loop. ---
 
 TEST(QueueCancelTest, CancelledWaitingGetterTakesNothing) {
