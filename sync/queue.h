@@ -13,8 +13,7 @@
 //   Neither put() nor get() suspends when it need not, and then a pending cancellation is not
 //   raised there (asyncio does not yield either).
 // - Each put counts an unfinished task; task_done() marks one finished (calling it more
-//   often than items were put raises InvalidStateError, where asyncio raises ValueError);
-//   join() waits until none is unfinished.
+//   often than items were put raises ValueError); join() waits until none is unfinished.
 // - shutdown(immediate=false): every later put raises QueueShutDown, gets drain what is left
 //   and then raise QueueShutDown; waiting putters and getters are woken and raise
 //   QueueShutDown. shutdown(true) also drops the items still queued, counting each as done
@@ -60,6 +59,7 @@
 
 #include "loop/errors.h"
 #include "loop/task_base.h"
+#include "sync/errors.h"
 #include "sync/internal/queue_order.h"
 #include "sync/internal/waiter_list.h"
 #include "sync/queue_errors.h"
@@ -158,8 +158,8 @@ class alignas(64) BasicQueue {
   // Waits until task_done() was called for every item put.
   [[nodiscard]] JoinAwaiter join() { return JoinAwaiter(*this); }
 
-  // Marks one item that get() returned as processed. Raises InvalidStateError if called
-  // more often than items were put.
+  // Marks one item that get() returned as processed. Raises ValueError (sync/errors.h) if
+  // called more often than items were put.
   void task_done() {
     LazyWakeups wakeups;
     WaitGuard guard(mu_);
@@ -269,7 +269,7 @@ class alignas(64) BasicQueue {
                                 : ": nothing more can be put"));
   }
   [[noreturn]] static void throw_too_many_task_done() {
-    throw InvalidStateError(std::string(Order::kName) +
+    throw ValueError(std::string(Order::kName) +
                             "::task_done() called too many times: call it once per item "
                             "that get() returned");
   }

@@ -123,14 +123,14 @@ TEST(QueueNowaitTest, ZeroMaxsizeIsUnbounded) {
 
 TEST(QueueNowaitTest, TaskDoneTooOftenRaises) {
   Queue<int> q;
-  EXPECT_THROW(q.task_done(), InvalidStateError);
+  EXPECT_THROW(q.task_done(), ValueError);
   q.put_nowait(1);
   q.get_nowait();
   q.task_done();
   try {
     q.task_done();
     FAIL() << "a second task_done for one item must raise";
-  } catch (const InvalidStateError& e) {
+  } catch (const ValueError& e) {
     EXPECT_NE(std::string(e.what()).find("too many times"), std::string::npos) << e.what();
   }
 }
@@ -147,7 +147,7 @@ TEST(QueueNowaitTest, ShutdownLetsGetsDrainThenRaises) {
   // The two items are still unfinished: task_done works twice, then raises.
   q.task_done();
   q.task_done();
-  EXPECT_THROW(q.task_done(), InvalidStateError);
+  EXPECT_THROW(q.task_done(), ValueError);
 }
 
 TEST(QueueNowaitTest, ShutdownImmediateDropsItemsAndCountsThemDone) {
@@ -161,7 +161,7 @@ TEST(QueueNowaitTest, ShutdownImmediateDropsItemsAndCountsThemDone) {
   EXPECT_TRUE(q.empty());
   EXPECT_THROW(q.get_nowait(), QueueShutDown);
   q.task_done();  // the one that was got is still unfinished
-  EXPECT_THROW(q.task_done(), InvalidStateError);
+  EXPECT_THROW(q.task_done(), ValueError);
 }
 
 TEST(QueueNowaitTest, ShutdownIsIdempotent) {
@@ -428,7 +428,7 @@ TEST(QueueCancelTest, CancelledWaitingPutterPutsNothing) {
     EXPECT_TRUE(q.empty());
     EXPECT_FALSE(q.full());
     q.task_done();
-    EXPECT_THROW(q.task_done(), InvalidStateError);  // 2 was never counted
+    EXPECT_THROW(q.task_done(), ValueError);  // 2 was never counted
   };
   run(main());
 }
@@ -448,7 +448,7 @@ TEST(QueueCancelTest, PutterCancelledWhenGrantedPassesTheSlotOn) {
     EXPECT_EQ(q.get_nowait(), 3);  // 2 was never put (asyncio: a cancelled put did not put)
     q.task_done();
     q.task_done();
-    EXPECT_THROW(q.task_done(), InvalidStateError);
+    EXPECT_THROW(q.task_done(), ValueError);
   };
   run(main());
 }
@@ -663,6 +663,41 @@ TEST(QueueCrossLoopTest, PutterCancelledAroundTheGrantPutsAtMostOnce) {
     co_await q.join();  // nothing counted that was not put
   };
   rt.block_on(main(rt, rounds));
+}
+
+// The same two races in a forced order: loop 1 is held while the test's thread grants, and
+// the cancel runs on loop 1 before the wake that is already in its inbox.
+TEST(QueueCrossLoopTest, GetterGrantedFromAnotherThreadThenCancelledGivesTheItemBack) {
+  Runtime rt({.threads = 2});
+  Queue<int> q;
+  Task<int> getter = sync_test::run_on(rt.loop(1), sync_test::create_task_here(get_one(q)));
+  sync_test::settle(rt.loop(1));  // the getter waits
+  {
+    sync_test::LoopHold hold(rt.loop(1), [&] { getter.cancel(); });
+    q.put_nowait(1);  // handed to the getter; its wake waits in loop 1's inbox
+    q.put_nowait(2);
+  }
+  EXPECT_EQ(sync_test::run_on(rt.loop(0), outcome(getter)), "cancelled");
+  EXPECT_EQ(q.get_nowait(), 1);  // back in front
+  EXPECT_EQ(q.get_nowait(), 2);
+}
+
+TEST(QueueCrossLoopTest, PutterGrantedFromAnotherThreadThenCancelledPassesTheSlotOn) {
+  Runtime rt({.threads = 2});
+  Queue<int> q(1);
+  q.put_nowait(0);
+  Task<void> first = sync_test::run_on(rt.loop(1), sync_test::create_task_here(put_one(q, 1)));
+  sync_test::settle(rt.loop(1));
+  Task<void> second = sync_test::run_on(rt.loop(1), sync_test::create_task_here(put_one(q, 2)));
+  sync_test::settle(rt.loop(1));  // both wait, in this order
+  {
+    sync_test::LoopHold hold(rt.loop(1), [&] { first.cancel(); });
+    EXPECT_EQ(q.get_nowait(), 0);  // the slot goes to `first`, whose wake waits
+  }
+  EXPECT_EQ(sync_test::run_on(rt.loop(0), outcome(first)), "cancelled");
+  EXPECT_EQ(sync_test::run_on(rt.loop(0), outcome(second)), "ok");
+  EXPECT_EQ(q.get_nowait(), 2);  // 1 was never put
+  EXPECT_TRUE(q.empty());
 }
 
 TEST(QueueCrossLoopTest, ShutdownWakesWaitersOnOtherLoops) {

@@ -1,5 +1,5 @@
-// Helpers shared by the queue suites: starting tasks on a chosen loop of a Runtime, and the
-// stress scale under sanitizers.
+// Helpers of the queue suites, beside tests/sync/sync_test_util.h: creating a task on a chosen
+// loop of a Runtime from a task, how a task ended, and the stress scale under sanitizers.
 #ifndef WEFT_TESTS_SYNC_QUEUE_TEST_UTIL_H_
 #define WEFT_TESTS_SYNC_QUEUE_TEST_UTIL_H_
 
@@ -10,6 +10,7 @@
 #include "scheduler/run_coroutine_threadsafe.h"
 #include "scheduler/wrap_future.h"
 #include "sync/queue_errors.h"
+#include "tests/sync/sync_test_util.h"
 
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
@@ -22,7 +23,8 @@
 
 namespace weft::sync_test {
 
-// Sanitizers run ~10x slower: suites divide their iteration counts by this.
+// Sanitizers run ~10x slower: suites divide their iteration counts by this. (Detected with
+// __has_feature too: clang defines neither __SANITIZE_THREAD__ nor THREAD_SANITIZER.)
 #ifdef WEFT_QUEUE_TEST_SANITIZED
 inline constexpr long kSanitizerSlowdown = 10;
 #else
