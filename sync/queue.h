@@ -270,8 +270,8 @@ class alignas(64) BasicQueue {
   }
   [[noreturn]] static void throw_too_many_task_done() {
     throw ValueError(std::string(Order::kName) +
-                            "::task_done() called too many times: call it once per item "
-                            "that get() returned");
+                     "::task_done() called too many times: call it once per item that get() "
+                     "returned");
   }
 
   // Layout: what every put and get writes (the lock, the counters, the storage's indices)
