@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -698,6 +699,34 @@ TEST(QueueCrossLoopTest, PutterGrantedFromAnotherThreadThenCancelledPassesTheSlo
   EXPECT_EQ(sync_test::run_on(rt.loop(0), outcome(second)), "ok");
   EXPECT_EQ(q.get_nowait(), 2);  // 1 was never put
   EXPECT_TRUE(q.empty());
+}
+
+// put_nowait and shutdown from a plain thread wake tasks on the loops.
+TEST(QueueCrossLoopTest, PlainThreadFeedsAndShutsDown) {
+  Runtime rt({.threads = 2});
+  Queue<long> q(2);
+  Task<long> consumer = sync_test::run_on(
+      rt.loop(1), sync_test::create_task_here(consume_n(q, 3)));
+  sync_test::settle(rt.loop(1));  // the consumer waits for its first item
+  std::thread feeder([&] {
+    for (long i = 1; i <= 3; ++i) {
+      while (true) {
+        try {
+          q.put_nowait(i);
+          break;
+        } catch (const QueueFull&) {
+          std::this_thread::yield();
+        }
+      }
+    }
+  });
+  feeder.join();
+  EXPECT_EQ(sync_test::run_on(rt.loop(0), outcome(consumer)), "ok");
+  EXPECT_EQ(consumer.result(), 6);
+  Task<long> last = sync_test::run_on(rt.loop(1), sync_test::create_task_here(get_one(q)));
+  sync_test::settle(rt.loop(1));
+  std::thread([&] { q.shutdown(); }).join();
+  EXPECT_EQ(sync_test::run_on(rt.loop(0), outcome(last)), "shutdown");
 }
 
 TEST(QueueCrossLoopTest, ShutdownWakesWaitersOnOtherLoops) {
