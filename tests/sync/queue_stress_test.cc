@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -74,6 +76,96 @@ TEST(QueueStressTest, EveryItemArrivesExactlyOnce) {
   long missing = 0;
   for (long i = 0; i < items; ++i) missing += seen[i].load() == 0;
   EXPECT_EQ(missing, 0);
+}
+
+// Puts every number, but three times out of four under a time limit of 1-128 us: a put that
+// times out raised CancelledError inside, so it did not put (the queue's guarantee), and the
+// same number is put again. Were a cancelled put ever to have put, a number would arrive twice.
+Coro<long> produce_with_timeouts(Queue<long>& q, long first, long step, long end) {
+  long timeouts = 0;
+  uint32_t rng = static_cast<uint32_t>(first) * 2654435761u + 1;
+  for (long i = first; i < end;) {
+    rng = rng * 1664525u + 1013904223u;
+    try {
+      if ((rng >> 8) % 4 == 0) {
+        co_await q.put(i);
+      } else {
+        co_await wait_for(q.put(i), std::chrono::microseconds(1 + (rng >> 16) % 128));
+      }
+      i += step;
+    } catch (const TimeoutError&) {
+      ++timeouts;
+    }
+  }
+  co_return timeouts;
+}
+
+// Gets under the same kind of time limit: a get cancelled after it was handed an item gives it
+// back to the front; were it ever lost, a number would never arrive (the join would hang:
+// the test's timeout says so); were it kept and given back, it would arrive twice.
+Coro<long> consume_with_timeouts(Queue<long>& q, std::vector<std::atomic<uint8_t>>& seen,
+                                 std::atomic<long>& duplicates, std::atomic<long>& timeouts,
+                                 uint32_t seed) {
+  long got = 0;
+  uint32_t rng = seed * 2654435761u + 7;
+  for (;;) {
+    rng = rng * 1664525u + 1013904223u;
+    long i;
+    try {
+      if ((rng >> 8) % 4 == 0) {
+        i = co_await q.get();
+      } else {
+        i = co_await wait_for(q.get(), std::chrono::microseconds(1 + (rng >> 16) % 128));
+      }
+    } catch (const TimeoutError&) {
+      timeouts.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    } catch (const QueueShutDown&) {
+      co_return got;
+    }
+    if (seen[i].fetch_add(1, std::memory_order_relaxed) != 0) {
+      duplicates.fetch_add(1, std::memory_order_relaxed);
+    }
+    ++got;
+    q.task_done();
+  }
+}
+
+TEST(QueueStressTest, EveryItemArrivesExactlyOnceDespiteTimeouts) {
+  const long items = sync_test::env_or("WEFT_QUEUE_TIMEOUT_STRESS_ITEMS",
+                                       100'000 / sync_test::kSanitizerSlowdown);
+  constexpr int kLoops = 3, kProducers = 3, kConsumers = 3;
+  Runtime rt({.threads = kLoops});
+  std::vector<std::atomic<uint8_t>> seen(items);
+  std::atomic<long> duplicates{0}, get_timeouts{0};
+  long put_timeouts = 0;
+  auto main = [&]() -> Coro<long> {
+    Queue<long> q(8);
+    std::vector<Task<long>> consumers;
+    for (int c = 0; c < kConsumers; ++c) {
+      consumers.push_back(co_await create_task_on(
+          rt.loop(c % kLoops), consume_with_timeouts(q, seen, duplicates, get_timeouts, c)));
+    }
+    std::vector<Task<long>> producers;
+    for (int p = 0; p < kProducers; ++p) {
+      producers.push_back(co_await create_task_on(
+          rt.loop((p + 1) % kLoops), produce_with_timeouts(q, p, kProducers, items)));
+    }
+    for (auto& p : producers) put_timeouts += co_await p;
+    co_await q.join();
+    q.shutdown();
+    long total = 0;
+    for (auto& c : consumers) total += co_await c;
+    co_return total;
+  };
+  EXPECT_EQ(rt.block_on(main()), items);
+  EXPECT_EQ(duplicates.load(), 0);
+  long missing = 0;
+  for (long i = 0; i < items; ++i) missing += seen[i].load() == 0;
+  EXPECT_EQ(missing, 0);
+  // The limits must actually have cut waits short, or the test proved nothing.
+  EXPECT_GT(put_timeouts + get_timeouts.load(), 0);
+  std::printf("timeouts: %ld puts, %ld gets\n", put_timeouts, get_timeouts.load());
 }
 
 }  // namespace
