@@ -96,7 +96,7 @@ class QueueWaiter final : public Waiter {
 // The queue itself; Queue, PriorityQueue and LifoQueue only choose the Order
 // (sync/internal/queue_order.h).
 template <class T, class Order>
-class alignas(64) BasicQueue {
+class BasicQueue {
  public:
   using value_type = T;
   class GetAwaiter;
@@ -275,9 +275,9 @@ class alignas(64) BasicQueue {
   }
 
   // Layout: what every put and get writes (the lock, the counters, the storage's indices)
-  // shares the first cache line of the (64-byte aligned) queue; the waiter lists, which the
-  // fast paths only read, are on the next one. A transfer between two threads then moves
-  // one line of the queue plus the item's slot.
+  // comes first, together (64 bytes for the ring orders); the waiter lists, which the fast
+  // paths only read, after it. No alignas: a queue often lives in a coroutine frame, which
+  // does not honour over-alignment.
   mutable WaitLock mu_;
   // Everything below is guarded by mu_.
   bool shutdown_ = false;
@@ -286,7 +286,7 @@ class alignas(64) BasicQueue {
   size_t reserved_ = 0;  // slots granted to woken putters that have not put yet
   size_t unfinished_ = 0;
   Order items_;
-  alignas(64) WaiterList getters_{mu_};
+  WaiterList getters_{mu_};
   WaiterList putters_{mu_};
   WaiterList joiners_{mu_};
 };
