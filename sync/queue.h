@@ -49,6 +49,7 @@
 #ifndef WEFT_SYNC_QUEUE_H_
 #define WEFT_SYNC_QUEUE_H_
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -108,6 +109,12 @@ class BasicQueue {
   template <class... OrderArgs>
   explicit BasicQueue(size_t maxsize, OrderArgs&&... order_args)
       : maxsize_(maxsize), items_(std::forward<OrderArgs>(order_args)...) {}
+  // Debug builds check that no task waits in, or was granted and not yet resumed from, a
+  // put(), get() or join() of this queue (their awaiters would touch it after it is gone).
+  ~BasicQueue() {
+    assert(getters_.empty() && putters_.empty() && joiners_.empty() && reserved_ == 0 &&
+           "weft::Queue destroyed while tasks wait on it");
+  }
   BasicQueue(const BasicQueue&) = delete;
   BasicQueue& operator=(const BasicQueue&) = delete;
 
