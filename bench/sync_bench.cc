@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
 #include "loop/weft.h"
@@ -19,6 +20,12 @@
 
 namespace weft {
 namespace {
+
+// WEFT_BENCH_ITERATIONS=n runs the single-loop benchmarks for exactly n iterations, for
+// instruction counts under callgrind (as bench/callgrind_per_op.sh does for loop_bench).
+void FixedIterationsFromEnv(benchmark::internal::Benchmark* b) {
+  if (const char* n = std::getenv("WEFT_BENCH_ITERATIONS")) b->Iterations(std::atoll(n));
+}
 
 // The hardware floor of a FIFO lock whose release must see a waiter that queued meanwhile:
 // two uncontended compare-and-swaps on one word, nothing else.
@@ -32,7 +39,7 @@ void BM_TwoCasBaseline(benchmark::State& state) {
     word.compare_exchange_strong(expected, 0, std::memory_order_release);
   }
 }
-BENCHMARK(BM_TwoCasBaseline);
+BENCHMARK(BM_TwoCasBaseline)->Apply(FixedIterationsFromEnv);
 
 // try_acquire + release from plain code (two uncontended CAS).
 void BM_LockTryAcquireRelease(benchmark::State& state) {
@@ -43,7 +50,7 @@ void BM_LockTryAcquireRelease(benchmark::State& state) {
     lock.release();
   }
 }
-BENCHMARK(BM_LockTryAcquireRelease);
+BENCHMARK(BM_LockTryAcquireRelease)->Apply(FixedIterationsFromEnv);
 
 // `co_await lock.acquire(); lock.release();` in a task, uncontended.
 void BM_LockAcquireRelease(benchmark::State& state) {
@@ -55,7 +62,7 @@ void BM_LockAcquireRelease(benchmark::State& state) {
     }
   }(state, lock));
 }
-BENCHMARK(BM_LockAcquireRelease);
+BENCHMARK(BM_LockAcquireRelease)->Apply(FixedIterationsFromEnv);
 
 // `LockGuard g = co_await lock.scoped();`, uncontended.
 void BM_LockScoped(benchmark::State& state) {
@@ -67,7 +74,7 @@ void BM_LockScoped(benchmark::State& state) {
     }
   }(state, lock));
 }
-BENCHMARK(BM_LockScoped);
+BENCHMARK(BM_LockScoped)->Apply(FixedIterationsFromEnv);
 
 void BM_SemaphoreAcquireRelease(benchmark::State& state) {
   Semaphore sem(4);
@@ -78,7 +85,7 @@ void BM_SemaphoreAcquireRelease(benchmark::State& state) {
     }
   }(state, sem));
 }
-BENCHMARK(BM_SemaphoreAcquireRelease);
+BENCHMARK(BM_SemaphoreAcquireRelease)->Apply(FixedIterationsFromEnv);
 
 // --- Contended, across the two loops of a Runtime. ---
 

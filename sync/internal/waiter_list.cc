@@ -14,13 +14,6 @@ Waiter::Waiter(Waiter&& other) noexcept {
   (void)other;
 }
 
-Waiter::~Waiter() {
-  // The awaiter's destructor must have called withdraw(): a waiter still linked here would
-  // leave a dangling node in its primitive's list.
-  assert(list_ == nullptr || state_ == State::kCancelled || state_ == State::kClaimed ||
-         state_ == State::kIdle);
-}
-
 void Waiter::enqueue(WaiterList& list, TaskBase& task) {
   task_ = &task;
   list_ = &list;

@@ -68,6 +68,7 @@
 #ifndef WEFT_SYNC_INTERNAL_WAITER_LIST_H_
 #define WEFT_SYNC_INTERNAL_WAITER_LIST_H_
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -128,7 +129,13 @@ class Waiter : public WaitCanceller {
   TaskBase* task() const { return task_; }
 
  protected:
-  ~Waiter();
+  // Inline: every awaiter runs it, also on the fast path where it never waited.
+  ~Waiter() {
+    // The awaiter's destructor must have called withdraw(): a waiter still linked here
+    // would leave a dangling node in its primitive's list.
+    assert(list_ == nullptr || state_ == State::kCancelled || state_ == State::kClaimed ||
+           state_ == State::kIdle);
+  }
 
  private:
   friend class WaiterList;
@@ -138,10 +145,11 @@ class Waiter : public WaitCanceller {
   // Owner-only (the waiting task's loop): non-null from enqueue until claim/withdraw. Lets
   // claim() and withdraw() skip the lock when the waiter never waited.
   WaiterList* list_ = nullptr;
-  // Guarded by the list's lock while linked.
-  Waiter* prev_ = nullptr;
-  Waiter* next_ = nullptr;
-  TaskBase* task_ = nullptr;
+  // Set by enqueue; left uninitialised before, so that an awaiter that never waits (the fast
+  // path) does not pay for them. Guarded by the list's lock while linked.
+  Waiter* prev_;
+  Waiter* next_;
+  TaskBase* task_;
   // The cancel message, set by cancel_wait (kCancelled only). Raised by the waiter itself,
   // like weft::sleep, so that a Task::uncancel() before the resumption cannot turn a
   // cancelled wait into a successful one.
@@ -213,7 +221,9 @@ class Wakeups {
   Wakeups() = default;
   Wakeups(const Wakeups&) = delete;
   Wakeups& operator=(const Wakeups&) = delete;
-  ~Wakeups() { wake_all(); }
+  ~Wakeups() {
+    if (!tasks_.empty()) wake_all();
+  }
 
   // Under the lock: `w` was just returned by grant_front().
   void add(Waiter& w);

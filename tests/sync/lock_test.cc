@@ -277,6 +277,29 @@ TEST(LockTest, CancelledThenReleasedAcrossLoops) {
   EXPECT_TRUE(run_on(rt.loop(1), waiter_cancelled(s)));
 }
 
+Coro<void> take_record_release(Lock& lock, std::vector<int>& order, int id) {
+  co_await lock.acquire();
+  order.push_back(id);  // under the lock
+  lock.release();
+}
+
+TEST(LockTest, WaitersOnDifferentLoopsAreServedInArrivalOrder) {
+  Runtime rt({.threads = 2});
+  Lock lock;
+  std::vector<int> order;
+  ASSERT_TRUE(lock.try_acquire());
+  std::vector<ConcurrentFuture<void>> fs;
+  for (int id = 0; id < 6; ++id) {
+    EventLoop& loop = rt.loop(id % 2 == 0 ? 1 : 0);
+    fs.push_back(run_coroutine_threadsafe(take_record_release(lock, order, id), loop));
+    settle(loop);  // queued before the next one starts
+  }
+  lock.release();
+  for (auto& f : fs) f.get();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4, 5}));
+  EXPECT_FALSE(lock.locked());
+}
+
 // A plain counter incremented under the lock from tasks on every loop ends exact (and TSan
 // sees every access ordered by the lock).
 Coro<void> increment(Lock& lock, long& counter, int n) {
@@ -286,6 +309,23 @@ Coro<void> increment(Lock& lock, long& counter, int n) {
     if (i % 7 == 0) co_await yield_once();  // hold the lock across a suspension now and then
     counter = v + 1;
   }
+}
+
+// Migratable tasks (weft::spawn) contending from whichever loop runs them.
+Coro<void> spawn_incrementers(Lock& lock, long& counter, int tasks, int n) {
+  std::vector<Task<void>> spawned;
+  for (int i = 0; i < tasks; ++i) spawned.push_back(spawn(increment(lock, counter, n)));
+  for (auto& t : spawned) co_await t;
+}
+
+TEST(LockTest, SpawnedTasksShareTheLock) {
+  const int kTasks = 16, kIncrements = 500 / kScale;
+  Runtime rt({.threads = 2});
+  Lock lock;
+  long counter = 0;
+  rt.block_on(spawn_incrementers(lock, counter, kTasks, kIncrements));
+  EXPECT_EQ(counter, long{kTasks} * kIncrements);
+  EXPECT_FALSE(lock.locked());
 }
 
 Coro<void> start_incrementers(Lock& lock, long& counter, int tasks, int n,

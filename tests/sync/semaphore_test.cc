@@ -55,6 +55,21 @@ TEST(SemaphoreTest, BoundedSemaphoreRaisesWhenReleasedTooOften) {
   EXPECT_EQ(sem.value(), 1);
 }
 
+Coro<void> acquire_only(Semaphore& sem);
+
+TEST(SemaphoreTest, BoundedSemaphoreOfZeroNeverReleases) {
+  BoundedSemaphore sem(0);
+  EXPECT_THROW(sem.release(), ValueError);
+  run([](BoundedSemaphore& sem) -> Coro<void> {
+    Task<void> waiter = create_task(acquire_only(sem));
+    co_await yield_once();
+    EXPECT_THROW(sem.release(), ValueError);  // even with a task waiting
+    waiter.cancel();
+    EXPECT_THROW(co_await waiter, CancelledError);
+  }(sem));
+  EXPECT_EQ(sem.value(), 0);
+}
+
 Coro<void> acquire_and_record(Semaphore& sem, std::vector<int>& order, int id) {
   co_await sem.acquire();
   order.push_back(id);
