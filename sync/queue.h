@@ -68,20 +68,6 @@
 namespace weft {
 namespace internal {
 
-// Wakeups (sync/internal/waiter_list.h) made only once a waiter is granted: the fast paths of
-// put and get grant nobody, and then skip Wakeups' out-of-line wake-all altogether. Declare
-// it before the lock guard, like Wakeups.
-class LazyWakeups {
- public:
-  void add(Waiter& w) {
-    if (!wakeups_) wakeups_.emplace();
-    wakeups_->add(w);
-  }
-
- private:
-  std::optional<Wakeups> wakeups_;
-};
-
 // The Waiter of a put or get awaiter, made only when it has to wait: a put or get that does
 // not suspend never builds (nor destroys) one. Built in place, never moved.
 template <class Awaiter>
@@ -136,7 +122,7 @@ class BasicQueue {
   // Puts `item` without waiting. Raises QueueShutDown after shutdown(), QueueFull when the
   // queue is full (the item is then destroyed with the argument).
   void put_nowait(T item) {
-    LazyWakeups wakeups;
+    Wakeups wakeups;
     WaitGuard guard(mu_);
     if (shutdown_) throw_shut_down("put_nowait");
     if (!can_put_locked()) throw_full();
@@ -146,7 +132,7 @@ class BasicQueue {
   // Takes the next item without waiting. Raises QueueEmpty when there is none, or
   // QueueShutDown if the queue is also shut down.
   T get_nowait() {
-    LazyWakeups wakeups;
+    Wakeups wakeups;
     WaitGuard guard(mu_);
     if (items_.size() == 0) {
       if (shutdown_) throw_shut_down("get_nowait");
@@ -168,7 +154,7 @@ class BasicQueue {
   // Marks one item that get() returned as processed. Raises ValueError (sync/errors.h) if
   // called more often than items were put.
   void task_done() {
-    LazyWakeups wakeups;
+    Wakeups wakeups;
     WaitGuard guard(mu_);
     if (unfinished_ == 0) throw_too_many_task_done();
     if (--unfinished_ == 0) grant_all_locked(joiners_, wakeups);
@@ -177,7 +163,7 @@ class BasicQueue {
   // See the file comment. Idempotent; a later shutdown(true) still drops the items left.
   void shutdown(bool immediate = false) {
     std::vector<T> dropped;  // destroyed after the lock is released, and after the wakes
-    LazyWakeups wakeups;
+    Wakeups wakeups;
     WaitGuard guard(mu_);
     shutdown_ = true;
     if (immediate) {
@@ -201,7 +187,7 @@ class BasicQueue {
   bool can_put_locked() const { return !getters_.empty() || room_locked(); }
 
   // A put that was allowed: to the first waiting getter, else into the storage.
-  void put_locked(T&& item, LazyWakeups& wakeups) {
+  void put_locked(T&& item, Wakeups& wakeups) {
     ++unfinished_;
     if (Waiter* w = getters_.grant_front()) {
       QueueWaiter<GetAwaiter>::awaiter_of(w).item_.emplace(std::move(item));
@@ -214,14 +200,14 @@ class BasicQueue {
   }
 
   // Precondition: the storage is not empty.
-  T take_locked(LazyWakeups& wakeups) {
+  T take_locked(Wakeups& wakeups) {
     T item = items_.pop();
     grant_room_locked(wakeups);
     return item;
   }
 
   // Reserves the room there is for the first waiting putters and wakes them.
-  void grant_room_locked(LazyWakeups& wakeups) {
+  void grant_room_locked(Wakeups& wakeups) {
     while (!putters_.empty() && room_locked()) {
       Waiter* w = putters_.grant_front();
       QueueWaiter<PutAwaiter>::awaiter_of(w).has_slot_ = true;
@@ -230,14 +216,14 @@ class BasicQueue {
     }
   }
 
-  static void grant_all_locked(WaiterList& list, LazyWakeups& wakeups) {
+  static void grant_all_locked(WaiterList& list, Wakeups& wakeups) {
     while (Waiter* w = list.grant_front()) wakeups.add(*w);
   }
 
   // A getter that was handed `item` was cancelled before it could take it.
   void give_back(T&& item) {
     std::optional<T> dropped;  // destroyed after the lock is released
-    LazyWakeups wakeups;
+    Wakeups wakeups;
     WaitGuard guard(mu_);
     if (immediate_) {
       // shutdown(true) came meanwhile: the item goes the way of the ones it dropped.
@@ -253,7 +239,7 @@ class BasicQueue {
 
   // A putter that was granted a slot was cancelled before it could use it.
   void release_slot() {
-    LazyWakeups wakeups;
+    Wakeups wakeups;
     WaitGuard guard(mu_);
     --reserved_;
     grant_room_locked(wakeups);
@@ -312,12 +298,12 @@ class BasicQueue<T, Order>::GetAwaiter {
   }
 
   bool await_ready() {
-    LazyWakeups wakeups;
+    Wakeups wakeups;
     WaitGuard guard(queue_->mu_);
     return try_take_locked(wakeups);
   }
   bool await_suspend(TaskBase& task) {
-    LazyWakeups wakeups;
+    Wakeups wakeups;
     WaitGuard guard(queue_->mu_);
     if (try_take_locked(wakeups)) return false;
     waiter_.emplace(*this).enqueue(queue_->getters_, task);
@@ -332,7 +318,7 @@ class BasicQueue<T, Order>::GetAwaiter {
  private:
   friend class BasicQueue;
   // True when the get is over: an item was taken, or there is none and never will be.
-  bool try_take_locked(LazyWakeups& wakeups) {
+  bool try_take_locked(Wakeups& wakeups) {
     if (queue_->items_.size() > 0) {
       item_.emplace(queue_->take_locked(wakeups));
       return true;
@@ -358,12 +344,12 @@ class BasicQueue<T, Order>::PutAwaiter {
   }
 
   bool await_ready() {
-    LazyWakeups wakeups;
+    Wakeups wakeups;
     WaitGuard guard(queue_->mu_);
     return try_put_locked(wakeups);
   }
   bool await_suspend(TaskBase& task) {
-    LazyWakeups wakeups;
+    Wakeups wakeups;
     WaitGuard guard(queue_->mu_);
     if (try_put_locked(wakeups)) return false;
     waiter_.emplace(*this).enqueue(queue_->putters_, task);
@@ -373,7 +359,7 @@ class BasicQueue<T, Order>::PutAwaiter {
     if (waiter_) waiter_->claim();  // raises CancelledError if cancelled while waiting
     if (state_ == kWaited) {
       // Woken: granted a slot, or by shutdown().
-      LazyWakeups wakeups;
+      Wakeups wakeups;
       WaitGuard guard(queue_->mu_);
       if (has_slot_) {
         has_slot_ = false;
@@ -393,7 +379,7 @@ class BasicQueue<T, Order>::PutAwaiter {
   friend class BasicQueue;
   enum PutState : uint8_t { kWaited, kPut, kShutDown };
   // True when the put is over: the item is in (or with a getter), or the queue is shut down.
-  bool try_put_locked(LazyWakeups& wakeups) {
+  bool try_put_locked(Wakeups& wakeups) {
     if (queue_->shutdown_) {
       state_ = kShutDown;
       return true;
