@@ -701,6 +701,23 @@ TEST(QueueCrossLoopTest, PutterGrantedFromAnotherThreadThenCancelledPassesTheSlo
   EXPECT_TRUE(q.empty());
 }
 
+// Getters waiting on different loops are served in the order they started waiting.
+TEST(QueueCrossLoopTest, GettersOnDifferentLoopsAreServedInArrivalOrder) {
+  Runtime rt({.threads = 2});
+  Queue<int> q;
+  std::vector<Task<int>> getters;
+  for (int i = 0; i < 4; ++i) {
+    EventLoop& loop = rt.loop(i % 2);
+    getters.push_back(sync_test::run_on(loop, sync_test::create_task_here(get_one(q))));
+    sync_test::settle(loop);  // waiting before the next one starts
+  }
+  for (int i = 0; i < 4; ++i) q.put_nowait(i);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(sync_test::run_on(rt.loop(0), outcome(getters[i])), "ok");
+    EXPECT_EQ(getters[i].result(), i);
+  }
+}
+
 // put_nowait and shutdown from a plain thread wake tasks on the loops.
 TEST(QueueCrossLoopTest, PlainThreadFeedsAndShutsDown) {
   Runtime rt({.threads = 2});
