@@ -61,7 +61,10 @@
 //     not the waiters, and takes a reference on a task of another loop so that a frame or
 //     task destroyed meanwhile (loop closed by hand) cannot leave it dangling.
 //
-// Lifetimes and threads. The primitive must outlive every task waiting on it. All WaiterList
+// Lifetimes and threads. The primitive must outlive every task waiting on it, and a waiting
+// task's EventLoop object must outlive a wake in flight to it (closing the loop is fine; a
+// Runtime's loops live as long as the Runtime, like those of futures awaited across loops).
+// All WaiterList
 // methods and grant_front require the primitive's WaitLock. enqueue, claim, withdraw and
 // cancel_wait run on the waiting task's loop (the first under the lock, the others take it).
 // A Waiter may be moved only while kIdle (an awaiter passed around before it is awaited).

@@ -172,6 +172,26 @@ TEST(LockTest, CancelWhileWaitingPassesOverTheWaiter) {
   }(lock));
 }
 
+TEST(LockTest, AcquireWithATimeout) {
+  using namespace std::chrono_literals;
+  Lock lock;
+  run([](Lock& lock) -> Coro<void> {
+    co_await lock.acquire();
+    // Held: the timed acquisition gives up and leaves the queue.
+    EXPECT_THROW(co_await wait_for(lock.acquire(), 1ms), TimeoutError);
+    EXPECT_THROW(static_cast<void>(co_await wait_for(lock.scoped(), 1ms)), TimeoutError);
+    lock.release();
+    EXPECT_FALSE(lock.locked());  // nobody left in the queue to hand it to
+    // Free: the guard comes out of wait_for and releases at the end of the scope.
+    {
+      LockGuard guard = co_await wait_for(lock.scoped(), 1s);
+      EXPECT_TRUE(guard.owns());
+      EXPECT_TRUE(lock.locked());
+    }
+    EXPECT_FALSE(lock.locked());
+  }(lock));
+}
+
 TEST(LockTest, EveryWaiterCancelledLeavesTheLockFree) {
   Lock lock;
   run([](Lock& lock) -> Coro<void> {
