@@ -16,6 +16,8 @@ void CoroPromiseBase::throw_already_started(const char* how) const {
       function_, file_, line_, how));
 }
 
+const std::exception_ptr CoroPromiseBase::kNoException;
+
 void report_never_awaited(const CoroPromiseBase& promise) {
   EventLoop* loop = EventLoop::current_or_null();
   bool debug = loop ? loop->get_debug() : debug_from_environment();
@@ -67,6 +69,17 @@ void cancel_remotely(FutureBase* future, const std::string& msg) {
   } catch (const RuntimeError&) {
     future->unref();
   }
+}
+
+std::string describe_awaited(const FutureBase* future) {
+  EventLoop* loop = future->loop();
+  if (on_loop_thread(loop)) return future->describe();
+  uint64_t serial = loop_serial(loop);
+  if (const auto* task = dynamic_cast<const TaskBase*>(future)) {
+    return absl::StrFormat("<Task Task-%d coro=%s() at %s:%d, on loop %d>", task->id(),
+                           task->site().function, task->site().file, task->site().line, serial);
+  }
+  return absl::StrFormat("<Future of loop %d>", serial);
 }
 
 void throw_self_await(TaskBase& task) {

@@ -33,17 +33,22 @@ std::unordered_map<const EventLoop*, uint64_t>& live_loops() {
   return *loops;
 }
 
+}  // namespace
+
 std::string thread_name(std::thread::id id) {
   std::ostringstream os;
   os << id;
   return os.str();
 }
 
-}  // namespace
-
 bool loop_is_alive(const EventLoop* loop) {
   std::lock_guard<std::mutex> lock(g_loops_mu);
   return live_loops().count(loop) != 0;
+}
+
+void for_each_live_loop(absl::FunctionRef<void(EventLoop*, uint64_t)> visit) {
+  std::lock_guard<std::mutex> lock(g_loops_mu);
+  for (auto& [loop, serial] : live_loops()) visit(const_cast<EventLoop*>(loop), serial);
 }
 
 uint64_t loop_serial(const EventLoop* loop) {

@@ -34,6 +34,7 @@
 #include <thread>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "loop/asyncgen_registry.h"
 #include "loop/clock.h"
 #include "loop/exception_context.h"
@@ -95,6 +96,8 @@ class EventLoop {
   void close();
   bool is_running() const { return running_.load(std::memory_order_relaxed); }
   bool is_closed() const { return closed_.load(std::memory_order_acquire); }
+  // The thread running the loop (a default id when it is not running). Any thread.
+  std::thread::id thread_id() const { return thread_id_.load(std::memory_order_relaxed); }
 
   // --- Scheduling callbacks. Owning loop only, except call_soon_threadsafe. ---
   Handle call_soon(absl::AnyInvocable<void()> fn);
@@ -251,6 +254,12 @@ extern constinit thread_local EventLoop* t_running_loop;
 // The same loop-liveness registry that lets a future outliving its loop report safely:
 // returns whether `loop` is a live EventLoop.
 bool loop_is_alive(const EventLoop* loop);
+// A thread id as text (for messages).
+std::string thread_name(std::thread::id id);
+// Calls visit(loop, serial) for every live loop, under the registry's lock: no loop can be
+// destroyed meanwhile. `visit` must be quick and must not call the functions of this
+// registry (loop_is_alive, loop_serial, schedule_threadsafe_if_alive).
+void for_each_live_loop(absl::FunctionRef<void(EventLoop*, uint64_t)> visit);
 // The serial number the registry gave `loop` (unique for the process), or 0 if `loop` is not
 // a live EventLoop. Any thread.
 uint64_t loop_serial(const EventLoop* loop);

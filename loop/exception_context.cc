@@ -8,18 +8,10 @@
 #include <typeinfo>
 
 #include "loop/errors.h"
+#include "loop/type_name.h"
 
 namespace weft {
-namespace {
-
-std::string demangle(const char* name) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status),
-                                              std::free);
-  return status == 0 && out ? std::string(out.get()) : std::string(name);
-}
-
-}  // namespace
+using internal::demangle;
 
 std::string ExceptionContext::exception_text() const {
   if (!exception) return "";

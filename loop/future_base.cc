@@ -174,6 +174,18 @@ bool FutureBase::add_waiter(TaskBase* task) {
   return true;
 }
 
+std::vector<TaskBase*> FutureBase::waiters() const {
+  MaybeSpinGuard guard(lock_, shared_);
+  std::vector<TaskBase*> out;
+  if (first_waiter_) out.push_back(first_waiter_);
+  if (callbacks_) {
+    for (const Callback& c : *callbacks_) {
+      if (c.waiter) out.push_back(c.waiter);
+    }
+  }
+  return out;
+}
+
 bool FutureBase::remove_waiter(TaskBase* task) {
   MaybeSpinGuard guard(lock_, shared_);
   if (first_waiter_ == task) {

@@ -101,6 +101,9 @@ class FutureBase : public UsesFrameAllocator {
   // false, registering nothing, if the future is already done.
   bool add_waiter(TaskBase* task);
   bool remove_waiter(TaskBase* task);
+  // The tasks awaiting this future, in the order they registered (the task dump's
+  // "awaited by"). Owning loop only (any thread for a shared future).
+  std::vector<TaskBase*> waiters() const;
 
   // Marks the exception as seen, so that it is not reported as never retrieved.
   void mark_retrieved() { exception_retrieved_ = true; }
@@ -130,7 +133,7 @@ class FutureBase : public UsesFrameAllocator {
   bool shared_ = false;
 
  protected:
-  SpinLock lock_;  // used only when shared_
+  mutable SpinLock lock_;  // used only when shared_
   // The first waiter is stored inline: most futures have exactly one awaiting task.
   TaskBase* first_waiter_ = nullptr;
   std::unique_ptr<std::vector<Callback>> callbacks_;

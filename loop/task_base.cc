@@ -1,12 +1,14 @@
 #include "loop/task_base.h"
 
 #include <atomic>
+#include <typeinfo>
 #include <utility>
 
 #include "absl/strings/str_format.h"
 #include "loop/coro.h"
 #include "loop/errors.h"
 #include "loop/event_loop.h"
+#include "loop/type_name.h"
 #include "loop/work_source.h"
 
 namespace weft::internal {
@@ -307,6 +309,13 @@ std::coroutine_handle<> TaskBase::foreign_waker() {
                                                    std::memory_order_release);
   return waker_;
 }
+
+bool TaskBase::waiting_on_foreign() const {
+  return waker_ && WakerCoroutine::of(waker_).promise().state.load(std::memory_order_acquire) ==
+                       WakerCoroutine::kArmed;
+}
+
+std::string WaitCanceller::describe_wait() const { return readable_type_name(typeid(*this)); }
 
 void TaskBase::disarm_foreign_waker() {
   if (waker_) {

@@ -14,6 +14,7 @@
 #include "loop/future.h"
 #include "loop/gather.h"
 #include "loop/handle.h"
+#include "loop/introspect.h"
 #include "loop/outcome.h"
 #include "loop/run.h"
 #include "loop/shield.h"

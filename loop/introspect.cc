@@ -1,0 +1,248 @@
+#include "loop/introspect.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+#include "absl/strings/str_format.h"
+#include "loop/coro.h"
+#include "loop/errors.h"
+#include "loop/event_loop.h"
+
+namespace weft {
+namespace {
+
+using internal::CoroPromiseBase;
+using internal::TaskBase;
+
+// Owning-loop-only entry points: the caller runs `loop`, or nobody does (then the caller is
+// its one user, by EventLoop's contract).
+void check_owner(const EventLoop& loop, const char* what) {
+  if (EventLoop::current_or_null() == &loop || !loop.is_running()) return;
+  throw RuntimeError(absl::StrFormat(
+      "%s() reads the tasks of a loop that runs on thread %s, from thread %s: a task's await "
+      "chain belongs to its loop. From another thread use dump_tasks_threadsafe(loop) or "
+      "dump_all_tasks(), which run the dump on the loop's own thread",
+      what, internal::thread_name(loop.thread_id()),
+      internal::thread_name(std::this_thread::get_id())));
+}
+
+std::string task_state(const TaskBase& t) {
+  if (t.done()) return t.state_name();
+  if (t.loop()->current_task() == &t) return "running";
+  if (!t.started()) return "not started";
+  return "suspended";
+}
+
+// A task of another loop: only what does not change (id, coroutine) and where it is.
+FutureCallGraph remote_entry(const TaskBase& t) {
+  FutureCallGraph g;
+  g.task_id = t.id();
+  g.name = absl::StrFormat("Task-%d", t.id());
+  g.state = "on another loop";
+  g.loop = internal::loop_serial(t.loop());
+  const internal::CoroSite& site = t.site();
+  g.call_stack.push_back(CallStackEntry{site.function, site.file, 0, site.line});
+  return g;
+}
+
+FutureCallGraph capture(const TaskBase& t, int depth) {
+  FutureCallGraph g;
+  g.task_id = t.id();
+  g.name = t.name();
+  g.state = task_state(t);
+  g.loop = internal::loop_serial(t.loop());
+  for (const CoroPromiseBase* p = t.chain_root(); p; p = p->child()) {
+    g.call_stack.push_back(
+        CallStackEntry{p->function_name(), p->file(), p->await_line(), p->site().line});
+    if (g.call_stack.size() > 100000) break;  // a corrupt chain must not hang the dump
+  }
+  if (g.state == "suspended") {
+    if (const internal::WaitCanceller* w = t.waiting_on()) {
+      g.awaiting = w->describe_wait();
+    } else if (t.waiting_on_foreign()) {
+      g.awaiting = "a foreign awaitable (it holds the task's waker)";
+    } else {
+      g.awaiting = "nothing: ready to run (woken, or yielded with sleep(0))";
+    }
+  }
+  for (TaskBase* waiter : t.waiters()) {
+    if (waiter->loop() != t.loop()) {
+      g.awaited_by.push_back(remote_entry(*waiter));
+    } else if (depth > 0) {
+      g.awaited_by.push_back(capture(*waiter, depth - 1));
+    } else {
+      FutureCallGraph brief;
+      brief.task_id = waiter->id();
+      brief.name = waiter->name();
+      brief.state = task_state(*waiter);
+      brief.loop = g.loop;
+      g.awaited_by.push_back(std::move(brief));
+    }
+  }
+  return g;
+}
+
+void format_into(const FutureCallGraph& g, const std::string& indent, std::string& out) {
+  absl::StrAppendFormat(&out, "%s* Task '%s' (id %d, %s, loop %d)\n", indent, g.name, g.task_id,
+                        g.state, g.loop);
+  if (!g.call_stack.empty()) {
+    absl::StrAppendFormat(&out, "%s  + Call stack (outermost first):\n", indent);
+    for (const CallStackEntry& f : g.call_stack) {
+      if (f.line != 0) {
+        absl::StrAppendFormat(&out, "%s  |   %s() at %s:%d\n", indent, f.coroutine, f.file,
+                              f.line);
+      } else {
+        absl::StrAppendFormat(&out, "%s  |   %s() defined at %s:%d\n", indent, f.coroutine,
+                              f.file, f.defined_line);
+      }
+    }
+  }
+  if (!g.awaiting.empty()) {
+    absl::StrAppendFormat(&out, "%s  + Awaiting: %s\n", indent, g.awaiting);
+  }
+  if (!g.awaited_by.empty()) {
+    absl::StrAppendFormat(&out, "%s  + Awaited by:\n", indent);
+    for (const FutureCallGraph& w : g.awaited_by) format_into(w, indent + "     ", out);
+  }
+}
+
+// The answer of a loop to a dump posted from another thread. If the posted callback is
+// destroyed without running (the loop closed), its guard answers for it.
+struct Reply {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::string text;
+  void set(std::string t) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (done) return;
+    text = std::move(t);
+    done = true;
+    cv.notify_all();
+  }
+};
+
+class ReplyGuard {
+ public:
+  explicit ReplyGuard(std::shared_ptr<Reply> r) : r_(std::move(r)) {}
+  ReplyGuard(ReplyGuard&&) = default;
+  ~ReplyGuard() {
+    if (r_) r_->set("(the loop closed before it could answer)\n");
+  }
+  Reply& reply() { return *r_; }
+
+ private:
+  std::shared_ptr<Reply> r_;
+};
+
+std::string loop_header(EventLoop& loop, uint64_t serial) {
+  return absl::StrFormat("Loop %d (thread %s):\n", serial,
+                         internal::thread_name(loop.thread_id()));
+}
+
+// Posts a dump of `loop` (the caller holds the registry lock or knows the loop is alive).
+std::shared_ptr<Reply> post_dump(EventLoop& loop) {
+  auto reply = std::make_shared<Reply>();
+  try {
+    loop.call_soon_threadsafe([&loop, guard = ReplyGuard(reply)]() mutable {
+      guard.reply().set(dump_tasks(loop));
+    });
+  } catch (const RuntimeError&) {
+    reply->set("(the loop is closed)\n");
+  }
+  return reply;
+}
+
+std::string wait_reply(Reply& r, Duration timeout, const std::string& header) {
+  std::unique_lock<std::mutex> lock(r.mu);
+  if (!r.cv.wait_for(lock, timeout, [&r] { return r.done; })) {
+    auto secs = std::chrono::duration<double>(timeout).count();
+    return header + absl::StrFormat(
+                        "  (no answer within %.3f s: the loop is blocked in a callback or a "
+                        "task step; the watchdog names it)\n",
+                        secs);
+  }
+  return r.text;
+}
+
+}  // namespace
+
+TaskRef current_task() { return TaskRef(internal::current_task_or_null()); }
+
+std::vector<TaskRef> all_tasks() { return all_tasks(EventLoop::current()); }
+
+std::vector<TaskRef> all_tasks(EventLoop& loop) {
+  check_owner(loop, "all_tasks");
+  std::vector<TaskBase*> raw = loop.pending_tasks_snapshot();
+  std::vector<TaskRef> out;
+  out.reserve(raw.size());
+  for (TaskBase* t : raw) {
+    out.emplace_back(t);
+    t->unref();  // the snapshot's reference; the TaskRef holds its own
+  }
+  return out;
+}
+
+FutureCallGraph capture_call_graph(const TaskRef& task, int depth) {
+  if (!task) throw RuntimeError("capture_call_graph(): the TaskRef is empty");
+  check_owner(*task.base()->loop(), "capture_call_graph");
+  return capture(*task.base(), depth);
+}
+
+std::string format_call_graph(const FutureCallGraph& graph) {
+  std::string out;
+  format_into(graph, "", out);
+  return out;
+}
+
+std::string dump_tasks(EventLoop& loop) {
+  check_owner(loop, "dump_tasks");
+  std::vector<TaskRef> tasks = all_tasks(loop);
+  std::string out = loop_header(loop, internal::loop_serial(&loop));
+  if (tasks.empty()) out += "  (no pending tasks)\n";
+  for (const TaskRef& t : tasks) format_into(capture(*t.base(), 0), "  ", out);
+  return out;
+}
+
+std::string dump_tasks_threadsafe(EventLoop& loop, Duration timeout) {
+  if (EventLoop::current_or_null() == &loop) return dump_tasks(loop);
+  if (!loop.is_running()) {
+    return loop_header(loop, internal::loop_serial(&loop)) +
+           "  (not running: dump it with dump_tasks(loop) from the thread that owns it)\n";
+  }
+  std::shared_ptr<Reply> r = post_dump(loop);
+  return wait_reply(*r, timeout, loop_header(loop, internal::loop_serial(&loop)));
+}
+
+std::string dump_all_tasks(Duration timeout) {
+  struct Pending {
+    uint64_t serial;
+    std::string header;
+    std::shared_ptr<Reply> reply;  // null: dumped directly
+    std::string text;
+  };
+  std::vector<Pending> loops;
+  EventLoop* here = EventLoop::current_or_null();
+  internal::for_each_live_loop([&](EventLoop* loop, uint64_t serial) {
+    if (!loop->is_running() && loop != here) return;
+    Pending p{serial, loop_header(*loop, serial), nullptr, {}};
+    if (loop != here) p.reply = post_dump(*loop);
+    loops.push_back(std::move(p));
+  });
+  std::sort(loops.begin(), loops.end(),
+            [](const Pending& a, const Pending& b) { return a.serial < b.serial; });
+  std::string out;
+  if (here) out += dump_tasks(*here);
+  TimePoint deadline = Clock::now() + timeout;
+  for (Pending& p : loops) {
+    if (!p.reply) continue;
+    Duration left = std::max(Duration::zero(), deadline - Clock::now());
+    out += wait_reply(*p.reply, left, p.header);
+  }
+  if (loops.empty()) out += "(no running event loop)\n";
+  return out;
+}
+
+}  // namespace weft
