@@ -206,14 +206,14 @@ class CoroPromiseBase : public UsesFrameAllocator {
   // line of the call site for a defaulted __builtin_LINE(), i.e. of the co_await; g++ the
   // operand's line when the expression spans lines) and forgets the child of the previous
   // await; awaiting a Coro or an async generator sets the child again (for the task dump,
-  // introspect.h). Two plain stores.
+  // introspect.h). One or two plain stores.
   template <class A>
   decltype(auto) await_transform(A&& a, unsigned line = __builtin_LINE()) {
     await_line_ = line;
-    child_ = nullptr;
     if constexpr (InlineAwaitable<A>) {
-      return std::forward<A>(a);
+      return std::forward<A>(a);  // its await_suspend sets child_
     } else {
+      child_ = nullptr;
       using Raw = decltype(get_awaiter(std::forward<A>(a)));
       using Stored = StoredAwaiter<Raw>;
       if constexpr (TaskAwaiter<std::remove_reference_t<Stored>>) {

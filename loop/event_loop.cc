@@ -12,6 +12,7 @@
 #include "loop/errors.h"
 #include "loop/spin_lock.h"
 #include "loop/task_base.h"
+#include "loop/watchdog.h"
 
 namespace weft {
 namespace internal {
@@ -87,7 +88,9 @@ bool debug_from_environment() {
 using internal::Runnable;
 using internal::TaskBase;
 
-EventLoop::EventLoop() : debug_(internal::debug_from_environment()) {
+EventLoop::EventLoop()
+    : debug_(internal::debug_from_environment()),
+      stuck_threshold_(internal::default_stuck_threshold().count()) {
   std::lock_guard<std::mutex> lock(internal::g_loops_mu);
   internal::live_loops().emplace(this, internal::g_next_loop_serial++);
 }
@@ -165,6 +168,7 @@ void EventLoop::enter_run(const char* what) {
   thread_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   running_.store(true, std::memory_order_release);  // publishes thread_id_ (check_thread_slow)
   internal::t_running_loop = this;
+  internal::ensure_watchdog_running();
 }
 
 void EventLoop::leave_run() {
@@ -272,7 +276,15 @@ void EventLoop::run_once() {
   did_work_ = n > 0;
   items_since_io_poll_ += static_cast<uint32_t>(n);
   if (n > 0) bump(items_run_, n);
-  while (n-- > 0) ready_.pop_front()->run();
+  // The watchdog sees progress through step_seq_: one plain store per item (and a task
+  // step publishes which task it is, TaskBase::run).
+  uint64_t seq = step_seq_.load(std::memory_order_relaxed);
+  while (n-- > 0) {
+    Runnable* r = ready_.pop_front();
+    step_coroutine_.store(nullptr, std::memory_order_relaxed);
+    step_seq_.store(++seq, std::memory_order_release);
+    r->run();
+  }
   ready_size_.store(ready_.size(), std::memory_order_relaxed);
   timers_size_.store(timers_.size(), std::memory_order_relaxed);
 }
@@ -294,6 +306,11 @@ void EventLoop::notify() {
       !wake_pending_.exchange(true, std::memory_order_acq_rel)) {
     poller_.wake();
   }
+}
+
+void EventLoop::set_stuck_threshold(Duration d) {
+  stuck_threshold_.store(std::max(Duration::zero(), d).count(), std::memory_order_relaxed);
+  internal::wake_watchdog();
 }
 
 EventLoop::Stats EventLoop::stats() const {

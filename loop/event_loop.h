@@ -135,6 +135,27 @@ class EventLoop {
   void set_debug(bool enabled) { debug_ = enabled; }
   bool get_debug() const { return debug_; }
 
+  // --- The stuck-loop watchdog (watchdog.h). ---
+  // A task step or callback that keeps the loop from returning to its poll for longer than
+  // this is reported from the watchdog thread while it still runs. Zero turns it off for
+  // this loop. Default: 1 s (WEFT_STUCK_THRESHOLD_MS in the environment overrides it; 0 is
+  // off). Any thread.
+  void set_stuck_threshold(Duration d);
+  Duration stuck_threshold() const {
+    return Duration(stuck_threshold_.load(std::memory_order_relaxed));
+  }
+  // What the watchdog reads, any thread: the number of the item running (or last run), and,
+  // when that item is a task step, the task's id and its coroutine's name (a string with
+  // static storage, so safe to read after the task is gone); nullptr for a callback.
+  uint64_t step_seq() const { return step_seq_.load(std::memory_order_acquire); }
+  const char* step_coroutine() const { return step_coroutine_.load(std::memory_order_acquire); }
+  uint64_t step_task_id() const { return step_task_id_.load(std::memory_order_relaxed); }
+  // Called by a task step as it starts (two plain stores).
+  void publish_task_step(uint64_t task_id, const char* coroutine) {
+    step_task_id_.store(task_id, std::memory_order_relaxed);
+    step_coroutine_.store(coroutine, std::memory_order_release);
+  }
+
   // --- Counters, readable from any thread at any time (relaxed). ---
   struct Stats {
     uint64_t items_run = 0;     // callbacks and task steps run
@@ -239,6 +260,11 @@ class EventLoop {
   internal::WorkSource* source_ = nullptr;
   Duration spin_before_park_{};
   bool did_work_ = false;  // the last step ran something
+  // The watchdog's view (see step_seq()): written by the loop with plain stores.
+  std::atomic<uint64_t> step_seq_{0};
+  std::atomic<const char*> step_coroutine_{nullptr};
+  std::atomic<uint64_t> step_task_id_{0};
+  std::atomic<Duration::rep> stuck_threshold_;
   std::atomic<uint64_t> items_run_{0};
   std::atomic<uint64_t> parks_{0};
   std::atomic<uint64_t> remote_items_{0};

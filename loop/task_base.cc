@@ -150,6 +150,7 @@ void TaskBase::run() {
   EventLoop* loop = this->loop();
   TaskBase* outer = loop->current_task();
   loop->set_current_task(this);
+  loop->publish_task_step(id_, site_.function);
   resume_point_.resume();
   loop->set_current_task(outer);
   if (root_.done()) {

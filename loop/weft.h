@@ -24,5 +24,6 @@
 #include "loop/timeout.h"
 #include "loop/wait.h"
 #include "loop/wait_for.h"
+#include "loop/watchdog.h"
 
 #endif  // WEFT_LOOP_WEFT_H_
