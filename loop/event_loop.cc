@@ -276,15 +276,10 @@ void EventLoop::run_once() {
   did_work_ = n > 0;
   items_since_io_poll_ += static_cast<uint32_t>(n);
   if (n > 0) bump(items_run_, n);
-  // The watchdog sees progress through step_seq_: one plain store per item (and a task
-  // step publishes which task it is, TaskBase::run).
-  uint64_t seq = step_seq_.load(std::memory_order_relaxed);
-  while (n-- > 0) {
-    Runnable* r = ready_.pop_front();
-    step_coroutine_.store(nullptr, std::memory_order_relaxed);
-    step_seq_.store(++seq, std::memory_order_release);
-    r->run();
-  }
+  // The watchdog sees progress through step_seq_, one plain store per batch; each item says
+  // what it is (TaskBase::run, CallbackNode::run).
+  bump(step_seq_);
+  while (n-- > 0) ready_.pop_front()->run();
   ready_size_.store(ready_.size(), std::memory_order_relaxed);
   timers_size_.store(timers_.size(), std::memory_order_relaxed);
 }

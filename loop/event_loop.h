@@ -144,10 +144,11 @@ class EventLoop {
   Duration stuck_threshold() const {
     return Duration(stuck_threshold_.load(std::memory_order_relaxed));
   }
-  // What the watchdog reads, any thread: the number of the item running (or last run), and,
-  // when that item is a task step, the task's id and its coroutine's name (a string with
+  // What the watchdog reads, any thread: the number of the batch of ready items running (or
+  // last run: it moves each time the loop comes back from its poll with work), and, when the
+  // item running is a task step, the task's id and its coroutine's name (a string with
   // static storage, so safe to read after the task is gone); nullptr for a callback.
-  uint64_t step_seq() const { return step_seq_.load(std::memory_order_acquire); }
+  uint64_t step_seq() const { return step_seq_.load(std::memory_order_relaxed); }
   const char* step_coroutine() const { return step_coroutine_.load(std::memory_order_acquire); }
   uint64_t step_task_id() const { return step_task_id_.load(std::memory_order_relaxed); }
   // Called by a task step as it starts (two plain stores).
@@ -155,6 +156,8 @@ class EventLoop {
     step_task_id_.store(task_id, std::memory_order_relaxed);
     step_coroutine_.store(coroutine, std::memory_order_release);
   }
+  // Called by a callback as it starts (one plain store).
+  void publish_callback_step() { step_coroutine_.store(nullptr, std::memory_order_relaxed); }
 
   // --- Counters, readable from any thread at any time (relaxed). ---
   struct Stats {

@@ -6,13 +6,14 @@
 //   loop.set_stuck_threshold(200ms);   // or 0s: off for this loop
 //
 // How. One thread per process, started when a loop first runs, samples every running loop a
-// few times per threshold. The loop's own cost is two plain (relaxed/release atomic) stores
-// per item it runs, plus two per task step (EventLoop::step_seq): a loop whose step number
-// has not moved for a whole threshold, and which is not parked in its poll, is stuck. A busy
-// loop that keeps yielding moves the number on every item; an idle loop is parked. So the
-// report is always about one item that has been running for at least the threshold (the
-// time is measured from the first sample that saw it, so it is a lower bound, within a
-// quarter of the threshold).
+// few times per threshold. The loop's own cost is plain (relaxed/release atomic) stores: one
+// per batch of ready items (EventLoop::step_seq), two per task step and one per callback
+// (which item is running). A loop whose batch number has not moved for a whole threshold,
+// and which is not parked in its poll, has not come back to its poll: it is stuck. A busy
+// loop that keeps yielding starts a new batch every few microseconds (a batch holds at most
+// kMaxBatch items, those ready when it started); an idle loop is parked. The time is measured
+// from the first sample that saw the batch, so it is a lower bound, within a quarter of the
+// threshold; the item named is the one running when the report is made.
 //
 // What is reported. The loop (its serial number and thread), how long, and, for a task
 // step, the task's id and its coroutine's name; for a callback, that it is a callback. Not
