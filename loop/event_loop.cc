@@ -91,6 +91,9 @@ using internal::TaskBase;
 EventLoop::EventLoop()
     : debug_(internal::debug_from_environment()),
       stuck_threshold_(internal::default_stuck_threshold().count()) {
+  if (std::optional<uint64_t> seed = internal::shuffle_seed_from_environment()) {
+    enable_shuffle(*seed);
+  }
   std::lock_guard<std::mutex> lock(internal::g_loops_mu);
   internal::live_loops().emplace(this, internal::g_next_loop_serial++);
 }
@@ -279,7 +282,11 @@ void EventLoop::run_once() {
   // The watchdog sees progress through step_seq_, one plain store per batch; each item says
   // what it is (TaskBase::run, CallbackNode::run).
   bump(step_seq_);
-  while (n-- > 0) ready_.pop_front()->run();
+  if (debug_ || shuffle_) [[unlikely]] {
+    run_batch_checked(n);  // event_loop_debug.cc
+  } else {
+    while (n-- > 0) ready_.pop_front()->run();
+  }
   ready_size_.store(ready_.size(), std::memory_order_relaxed);
   timers_size_.store(timers_.size(), std::memory_order_relaxed);
 }

@@ -30,6 +30,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -134,6 +135,22 @@ class EventLoop {
   // --- Debug mode. ---
   void set_debug(bool enabled) { debug_ = enabled; }
   bool get_debug() const { return debug_; }
+  // In debug mode, a callback or task step that runs longer than this is reported through
+  // the exception handler: "Executing <Task pending name='x' ...> took 0.150 seconds", with
+  // where the task's coroutine is defined. Default 100 ms. Owning loop only.
+  void set_slow_callback_duration(Duration d) { slow_callback_duration_ = d; }
+  Duration slow_callback_duration() const { return slow_callback_duration_; }
+
+  // --- Shuffle mode (a test aid; debug mode not needed). ---
+  // Each batch runs its task steps in an order drawn from a generator seeded with `seed`
+  // (callbacks keep their FIFO order, which asyncio promises; the order in which woken
+  // tasks run is not promised). Code that works only in the default order has a bug that
+  // other timings would show. The same seed replays the same order on a single loop.
+  // WEFT_SHUFFLE=<seed> in the environment enables it for every loop (WEFT_SHUFFLE=1: a
+  // random seed, printed to stderr once). Owning loop only.
+  void enable_shuffle(uint64_t seed);
+  void disable_shuffle() { shuffle_ = false; }
+  bool shuffle_enabled() const { return shuffle_; }
 
   // --- The stuck-loop watchdog (watchdog.h). ---
   // A task step or callback that keeps the loop from returning to its poll for longer than
@@ -224,6 +241,10 @@ class EventLoop {
  private:
   friend void internal::schedule_threadsafe_if_alive(EventLoop*, uint64_t, internal::Runnable*);
   void run_once();
+  // A batch in debug or shuffle mode (event_loop_debug.cc).
+  void run_batch_checked(size_t n);
+  void shuffle_task_steps(size_t n);
+  void run_timed(internal::Runnable* r);
   void enter_run(const char* what);
   void leave_run();
   void check_thread_slow(const char* what) const;
@@ -251,6 +272,9 @@ class EventLoop {
   std::atomic<bool> running_{false};
   bool stopping_ = false;
   bool debug_;
+  bool shuffle_ = false;
+  uint64_t shuffle_state_ = 0;
+  Duration slow_callback_duration_ = std::chrono::milliseconds(100);
   // Atomic because check_thread_slow() reads it from other threads (that is its purpose):
   // written before `running_` is set (release), read after `running_` is seen (acquire).
   std::atomic<std::thread::id> thread_id_{};
@@ -278,6 +302,9 @@ class EventLoop {
 namespace internal {
 // Whether WEFT_DEBUG=1 is set in the environment (read once).
 bool debug_from_environment();
+// The seed of WEFT_SHUFFLE (read once; "1" or "random": a random seed, printed once), or
+// nullopt when it is unset or "0".
+std::optional<uint64_t> shuffle_seed_from_environment();
 // The loop running on this thread; the fast path of EventLoop::current_or_null().
 extern constinit thread_local EventLoop* t_running_loop;
 // The same loop-liveness registry that lets a future outliving its loop report safely:

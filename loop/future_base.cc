@@ -80,7 +80,10 @@ std::exception_ptr FutureBase::exception() {
   return exception_;
 }
 
+void FutureBase::check_loop_thread(const char* what) const { loop()->check_thread(what); }
+
 void FutureBase::check_pending(const char* what) const {
+  check_loop_thread(what);
   if (state() != State::kPending) {
     throw InvalidStateError(std::string(what) + "() on " + describe() +
                             ": a future can be completed only once; check done() first");

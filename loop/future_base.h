@@ -84,8 +84,12 @@ class FutureBase : public UsesFrameAllocator {
   // asyncio Future.exception(): the stored exception or nullptr; throws like check_result()
   // for pending and cancelled futures.
   std::exception_ptr exception();
-  // Raises InvalidStateError unless pending. `what` names the caller for the message.
+  // Raises InvalidStateError unless pending (and, in debug mode, RuntimeError when called
+  // from another thread than the loop's, check_loop_thread). `what` names the caller.
   void check_pending(const char* what) const;
+  // In debug mode, raises RuntimeError if called from another thread than the one running
+  // the future's loop (EventLoop::check_thread).
+  void check_loop_thread(const char* what) const;
 
   // Completion. Each wakes the awaiting tasks and schedules the done-callbacks.
   void finish();  // the result is already stored by the typed subclass

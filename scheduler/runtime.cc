@@ -220,6 +220,7 @@ void run_on_runtime(Coro<void> main, const RunOptions& options) {
   RuntimeOptions rt_options;
   rt_options.threads = options.threads;
   rt_options.debug = options.debug;
+  rt_options.stuck_threshold = options.stuck_threshold;
   Runtime rt(rt_options);
   rt.block_on(std::move(main));
 }
@@ -242,6 +243,7 @@ Runtime::Runtime(RuntimeOptions options) {
     EventLoop& loop = workers_.back()->loop();
     loop.set_spin_before_park(options.spin_before_park);
     if (options.debug) loop.set_debug(*options.debug);
+    if (options.stuck_threshold) loop.set_stuck_threshold(*options.stuck_threshold);
   }
   // Start the threads only once every worker exists: a thief reads workers_.
   for (auto& w : workers_) w->start();

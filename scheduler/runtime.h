@@ -61,6 +61,9 @@ struct RuntimeOptions {
   Duration spin_before_park = std::chrono::microseconds(50);
   // Debug mode for every loop; unset: WEFT_DEBUG from the environment.
   std::optional<bool> debug;
+  // The stuck-loop watchdog's threshold for every loop (loop/watchdog.h); 0: off; unset:
+  // the default (1 s, or WEFT_STUCK_THRESHOLD_MS).
+  std::optional<Duration> stuck_threshold;
 };
 
 class Runtime {
