@@ -256,8 +256,15 @@ void EventLoop::run_once() {
     parked_.store(true, std::memory_order_seq_cst);
     if (source_) source_->on_park();
     if (!inbox_.empty() || (source_ && source_->has_work())) timeout_ns = 0;
-    if (timeout_ns != 0) bump(parks_);
-    bool woke = poller_.poll(timeout_ns, ready_);
+    bool woke;
+    if (timeout_ns != 0) {
+      bump(parks_);
+      TimePoint parked_at = Clock::now();
+      woke = poller_.poll(timeout_ns, ready_);
+      poll_time_.record(Clock::now() - parked_at);
+    } else {
+      woke = poller_.poll(0, ready_);
+    }
     parked_.store(false, std::memory_order_relaxed);
     if (source_) source_->on_unpark();
     if (woke) wake_pending_.store(false, std::memory_order_seq_cst);
@@ -278,7 +285,10 @@ void EventLoop::run_once() {
   size_t n = std::min(ready_.size(), kMaxBatch);
   did_work_ = n > 0;
   items_since_io_poll_ += static_cast<uint32_t>(n);
-  if (n > 0) bump(items_run_, n);
+  if (n > 0) {
+    bump(items_run_, n);
+    if (++batches_since_probe_ >= kDelaySampleInterval) [[unlikely]] maybe_sample_delay();
+  }
   // The watchdog sees progress through step_seq_, one plain store per batch; each item says
   // what it is (TaskBase::run, CallbackNode::run).
   bump(step_seq_);
@@ -315,6 +325,28 @@ void EventLoop::set_stuck_threshold(Duration d) {
   internal::wake_watchdog();
 }
 
+void EventLoop::maybe_sample_delay() {
+  batches_since_probe_ = 0;
+  if (delay_probe_.armed) return;
+  delay_probe_.armed = true;
+  delay_probe_.queued_at = Clock::now();
+  ready_.push_back(&delay_probe_);  // behind this batch: it runs in the next one
+}
+
+void EventLoop::DelayProbe::run() {
+  armed = false;
+  loop_->sched_delay_.record(Clock::now() - queued_at);
+}
+
+std::string EventLoop::stats_text() const {
+  Stats s = stats();
+  return absl::StrFormat(
+      "items_run=%d parks=%d remote_items=%d ready=%d timers=%d poll_time: %s; sched_delay "
+      "(sampled): %s",
+      s.items_run, s.parks, s.remote_items, s.ready, s.timers, s.poll_time.summary(),
+      s.sched_delay.summary());
+}
+
 EventLoop::Stats EventLoop::stats() const {
   Stats s;
   s.items_run = items_run_.load(std::memory_order_relaxed);
@@ -322,6 +354,8 @@ EventLoop::Stats EventLoop::stats() const {
   s.remote_items = remote_items_.load(std::memory_order_relaxed);
   s.ready = ready_size_.load(std::memory_order_relaxed);
   s.timers = timers_size_.load(std::memory_order_relaxed);
+  s.poll_time = poll_time_.snapshot();
+  s.sched_delay = sched_delay_.snapshot();
   return s;
 }
 

@@ -40,6 +40,7 @@
 #include "loop/clock.h"
 #include "loop/exception_context.h"
 #include "loop/handle.h"
+#include "loop/histogram.h"
 #include "loop/inbox.h"
 #include "loop/poller.h"
 #include "loop/runnable.h"
@@ -183,8 +184,17 @@ class EventLoop {
     uint64_t remote_items = 0;  // items received from other threads (the inbox)
     size_t ready = 0;           // ready items waiting
     size_t timers = 0;          // armed timers
+    // How long each park lasted (the loop blocked in epoll until I/O, a timer or a wake-up).
+    HistogramSnapshot poll_time;
+    // Scheduling delay, sampled: once every kDelaySampleInterval batches of a busy loop, a
+    // probe item is queued behind the batch; the time until it runs is what a task woken at
+    // that moment waits for its turn (the rest of the batch, the poll, the timers).
+    HistogramSnapshot sched_delay;
   };
+  static constexpr uint32_t kDelaySampleInterval = 64;
   Stats stats() const;
+  // The counters and histograms as one line of text.
+  std::string stats_text() const;
 
   // --- Introspection. ---
   // Tasks created on this loop that are not done yet.
@@ -258,6 +268,20 @@ class EventLoop {
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
 
+  // The scheduling-delay probe (see Stats::sched_delay).
+  class DelayProbe final : public internal::Runnable {
+   public:
+    explicit DelayProbe(EventLoop* loop) : loop_(loop) {}
+    void run() override;
+    void discard() override { armed = false; }
+    bool armed = false;
+    TimePoint queued_at{};
+
+   private:
+    EventLoop* loop_;
+  };
+  void maybe_sample_delay();
+
   internal::RunQueue ready_;
   internal::Inbox inbox_;
   internal::TimerHeap timers_;
@@ -292,6 +316,10 @@ class EventLoop {
   std::atomic<const char*> step_coroutine_{nullptr};
   std::atomic<uint64_t> step_task_id_{0};
   std::atomic<Duration::rep> stuck_threshold_;
+  LatencyHistogram poll_time_;
+  LatencyHistogram sched_delay_;
+  DelayProbe delay_probe_{this};
+  uint32_t batches_since_probe_ = 0;
   std::atomic<uint64_t> items_run_{0};
   std::atomic<uint64_t> parks_{0};
   std::atomic<uint64_t> remote_items_{0};

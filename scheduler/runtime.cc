@@ -142,6 +142,8 @@ class Runtime::Worker final : public internal::WorkSource {
     s.parks = l.parks;
     s.remote_wakes = l.remote_items;
     s.ready = l.ready;
+    s.poll_time = l.poll_time;
+    s.sched_delay = l.sched_delay;
     s.steals = steals_.load(std::memory_order_relaxed);
     s.stolen_tasks = stolen_tasks_.load(std::memory_order_relaxed);
     s.stolen_from = stolen_from_.load(std::memory_order_relaxed);
@@ -330,9 +332,11 @@ std::string Runtime::stats_text() const {
     const LoopStats& s = all[i];
     out += absl::StrFormat(
         "loop %d: tasks_run=%d steals=%d stolen_tasks=%d stolen_from=%d parks=%d "
-        "remote_wakes=%d injection_pulls=%d queue_depth=%d ready=%d\n",
+        "remote_wakes=%d injection_pulls=%d queue_depth=%d ready=%d poll_time: %s; "
+        "sched_delay (sampled): %s\n",
         i, s.tasks_run, s.steals, s.stolen_tasks, s.stolen_from, s.parks, s.remote_wakes,
-        s.injection_pulls, s.queue_depth, s.ready);
+        s.injection_pulls, s.queue_depth, s.ready, s.poll_time.summary(),
+        s.sched_delay.summary());
   }
   return out;
 }

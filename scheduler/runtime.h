@@ -79,6 +79,8 @@ class Runtime {
     uint64_t injection_pulls = 0;  // tasks taken from the injection queue
     size_t queue_depth = 0;        // spawned tasks waiting in the loop's stealable queue
     size_t ready = 0;              // items in the loop's ready queue
+    HistogramSnapshot poll_time;   // EventLoop::Stats::poll_time
+    HistogramSnapshot sched_delay;  // EventLoop::Stats::sched_delay (sampled)
   };
 
   explicit Runtime(RuntimeOptions options = {});
