@@ -90,6 +90,7 @@ using internal::TaskBase;
 
 EventLoop::EventLoop()
     : debug_(internal::debug_from_environment()),
+      checked_batch_(debug_),
       stuck_threshold_(internal::default_stuck_threshold().count()) {
   if (std::optional<uint64_t> seed = internal::shuffle_seed_from_environment()) {
     enable_shuffle(*seed);
@@ -286,13 +287,15 @@ void EventLoop::run_once() {
   did_work_ = n > 0;
   items_since_io_poll_ += static_cast<uint32_t>(n);
   if (n > 0) {
-    bump(items_run_, n);
-    if (++batches_since_probe_ >= kDelaySampleInterval) [[unlikely]] maybe_sample_delay();
+    uint64_t before = items_run_.load(std::memory_order_relaxed);
+    items_run_.store(before + n, std::memory_order_relaxed);
+    // Every kDelaySampleInterval items (a power of two), a scheduling-delay sample.
+    if (((before + n) ^ before) >= kDelaySampleInterval) [[unlikely]] maybe_sample_delay();
   }
   // The watchdog sees progress through step_seq_, one plain store per batch; each item says
   // what it is (TaskBase::run, CallbackNode::run).
   bump(step_seq_);
-  if (debug_ || shuffle_) [[unlikely]] {
+  if (checked_batch_) [[unlikely]] {
     run_batch_checked(n);  // event_loop_debug.cc
   } else {
     while (n-- > 0) ready_.pop_front()->run();
@@ -326,7 +329,6 @@ void EventLoop::set_stuck_threshold(Duration d) {
 }
 
 void EventLoop::maybe_sample_delay() {
-  batches_since_probe_ = 0;
   if (delay_probe_.armed) return;
   delay_probe_.armed = true;
   delay_probe_.queued_at = Clock::now();

@@ -134,7 +134,10 @@ class EventLoop {
   void call_exception_handler(const ExceptionContext& context);
 
   // --- Debug mode. ---
-  void set_debug(bool enabled) { debug_ = enabled; }
+  void set_debug(bool enabled) {
+    debug_ = enabled;
+    checked_batch_ = debug_ || shuffle_;
+  }
   bool get_debug() const { return debug_; }
   // In debug mode, a callback or task step that runs longer than this is reported through
   // the exception handler: "Executing <Task pending name='x' ...> took 0.150 seconds", with
@@ -150,7 +153,10 @@ class EventLoop {
   // WEFT_SHUFFLE=<seed> in the environment enables it for every loop (WEFT_SHUFFLE=1: a
   // random seed, printed to stderr once). Owning loop only.
   void enable_shuffle(uint64_t seed);
-  void disable_shuffle() { shuffle_ = false; }
+  void disable_shuffle() {
+    shuffle_ = false;
+    checked_batch_ = debug_;
+  }
   bool shuffle_enabled() const { return shuffle_; }
 
   // --- The stuck-loop watchdog (watchdog.h). ---
@@ -186,12 +192,12 @@ class EventLoop {
     size_t timers = 0;          // armed timers
     // How long each park lasted (the loop blocked in epoll until I/O, a timer or a wake-up).
     HistogramSnapshot poll_time;
-    // Scheduling delay, sampled: once every kDelaySampleInterval batches of a busy loop, a
-    // probe item is queued behind the batch; the time until it runs is what a task woken at
+    // Scheduling delay, sampled: once every kDelaySampleInterval items run, a probe item is
+    // queued behind the current batch; the time until it runs is what a task woken at
     // that moment waits for its turn (the rest of the batch, the poll, the timers).
     HistogramSnapshot sched_delay;
   };
-  static constexpr uint32_t kDelaySampleInterval = 64;
+  static constexpr uint32_t kDelaySampleInterval = 256;  // a power of two
   Stats stats() const;
   // The counters and histograms as one line of text.
   std::string stats_text() const;
@@ -297,6 +303,7 @@ class EventLoop {
   bool stopping_ = false;
   bool debug_;
   bool shuffle_ = false;
+  bool checked_batch_;  // debug_ || shuffle_: one test per batch
   uint64_t shuffle_state_ = 0;
   Duration slow_callback_duration_ = std::chrono::milliseconds(100);
   // Atomic because check_thread_slow() reads it from other threads (that is its purpose):
@@ -319,7 +326,6 @@ class EventLoop {
   LatencyHistogram poll_time_;
   LatencyHistogram sched_delay_;
   DelayProbe delay_probe_{this};
-  uint32_t batches_since_probe_ = 0;
   std::atomic<uint64_t> items_run_{0};
   std::atomic<uint64_t> parks_{0};
   std::atomic<uint64_t> remote_items_{0};

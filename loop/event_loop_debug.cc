@@ -52,6 +52,7 @@ using internal::TaskBase;
 
 void EventLoop::enable_shuffle(uint64_t seed) {
   shuffle_ = true;
+  checked_batch_ = true;
   shuffle_state_ = seed;
 }
 

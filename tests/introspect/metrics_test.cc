@@ -50,13 +50,13 @@ TEST(LoopMetrics, PollTimeCountsParks) {
 TEST(LoopMetrics, SchedulingDelayIsSampledOnABusyLoop) {
   EventLoop loop;
   auto body = []() -> Coro<void> {
-    // One yielding task: one batch per yield.
+    // One yielding task: one item per yield.
     for (uint32_t i = 0; i < 10 * EventLoop::kDelaySampleInterval; ++i) co_await sleep(0s);
   };
   loop.run_until_complete(body());
   EventLoop::Stats s = loop.stats();
   EXPECT_GE(s.sched_delay.count, 5u);
-  EXPECT_LE(s.sched_delay.count, 10u);
+  EXPECT_LE(s.sched_delay.count, 12u);  // the probes count as items too
   EXPECT_THAT(loop.stats_text(), HasSubstr("sched_delay (sampled): n="));
 }
 
