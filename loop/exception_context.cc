@@ -42,6 +42,16 @@ std::string ExceptionContext::to_string() const {
   field("coroutine", coroutine);
   field("created at", source);
   field("exception", exception_text());
+  if (!stack.empty()) {
+    out += "\n  stack (innermost first):";
+    size_t start = 0;
+    while (start < stack.size()) {
+      size_t end = stack.find('\n', start);
+      if (end == std::string::npos) end = stack.size();
+      out += "\n    " + stack.substr(start, end - start);
+      start = end + 1;
+    }
+  }
   return out;
 }
 

@@ -20,6 +20,7 @@
 #include "loop/shield.h"
 #include "loop/sleep.h"
 #include "loop/task.h"
+#include "loop/task_dump_signal.h"
 #include "loop/task_group.h"
 #include "loop/timeout.h"
 #include "loop/wait.h"
