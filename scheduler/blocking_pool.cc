@@ -65,13 +65,7 @@ void BlockingPool::submit(ExecutorJob* job) {
         "BlockingPool::submit: the pool has been shut down and accepts no new calls; submit "
         "before shutdown(), or use another executor");
   }
-  job->next_in_queue = nullptr;
-  if (tail_) {
-    tail_->next_in_queue = job;
-  } else {
-    head_ = job;
-  }
-  tail_ = job;
+  queue_.push_back(job);
   queued_hint_.store(++queued_, std::memory_order_relaxed);
   // Enough threads will look at the queue without being told.
   if (queued_ <= searching_) return;
@@ -194,10 +188,8 @@ void* BlockingPool::thread_main(void* arg) {
 }
 
 ExecutorJob* BlockingPool::pop_locked() {
-  ExecutorJob* job = head_;
+  ExecutorJob* job = queue_.pop_front();
   if (job == nullptr) return nullptr;
-  head_ = job->next_in_queue;
-  if (head_ == nullptr) tail_ = nullptr;
   queued_hint_.store(--queued_, std::memory_order_relaxed);
   return job;
 }

@@ -53,6 +53,7 @@
 
 #include "loop/clock.h"
 #include "scheduler/executor.h"
+#include "scheduler/executor_job_queue.h"
 
 namespace weft {
 
@@ -129,8 +130,7 @@ class BlockingPool final : public Executor {
   std::condition_variable monitor_cv_;  // the monitor waits for a backlog (or a tick) here
   std::condition_variable exit_cv_;     // shutdown(true) waits for the threads to leave here
   // The queue, guarded by mu_.
-  ExecutorJob* head_ = nullptr;
-  ExecutorJob* tail_ = nullptr;
+  internal::ExecutorJobQueue queue_;
   size_t queued_ = 0;
   // Counts, guarded by mu_. Sleeping threads = idle_ + tokens_.
   size_t threads_ = 0;    // alive or starting

@@ -119,13 +119,7 @@ void CpuExecutor::submit(ExecutorJob* job) {
           "CpuExecutor::submit: the executor has been shut down and accepts no new calls; "
           "submit before shutdown(), or use another executor");
     }
-    job->next_in_queue = nullptr;
-    if (tail_) {
-      tail_->next_in_queue = job;
-    } else {
-      head_ = job;
-    }
-    tail_ = job;
+    queue_.push_back(job);
     ++pending_;
   }
   RunOne::enqueue(this, arena_->arena);
@@ -135,9 +129,7 @@ void CpuExecutor::run_one() {
   ExecutorJob* job;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    job = head_;
-    head_ = job->next_in_queue;
-    if (head_ == nullptr) tail_ = nullptr;
+    job = queue_.pop_front();
   }
   const CpuExecutor* outer = t_current_cpu_executor;
   t_current_cpu_executor = this;

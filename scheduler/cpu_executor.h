@@ -36,6 +36,7 @@
 #include <utility>
 
 #include "scheduler/executor.h"
+#include "scheduler/executor_job_queue.h"
 #include "scheduler/executor_call.h"
 
 namespace weft {
@@ -72,8 +73,7 @@ class CpuExecutor final : public Executor {
   std::unique_ptr<Arena> arena_;
   mutable std::mutex mu_;
   std::condition_variable idle_cv_;
-  ExecutorJob* head_ = nullptr;  // guarded by mu_
-  ExecutorJob* tail_ = nullptr;
+  internal::ExecutorJobQueue queue_;  // guarded by mu_
   size_t pending_ = 0;
   uint64_t tasks_run_ = 0;
   bool shutdown_ = false;
