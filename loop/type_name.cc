@@ -16,13 +16,14 @@ std::string demangle(const char* mangled) {
 
 std::string readable_type_name(const std::type_info& type) {
   std::string name = demangle(type.name());
-  if (size_t lt = name.find('<'); lt != std::string::npos) name.resize(lt);
   for (const char* prefix : {"weft::internal::", "weft::"}) {
-    if (name.rfind(prefix, 0) == 0) {
-      name.erase(0, std::string(prefix).size());
-      break;
+    const std::string p = prefix;
+    for (size_t at = name.find(p); at != std::string::npos; at = name.find(p, at)) {
+      name.erase(at, p.size());
     }
   }
+  constexpr size_t kMax = 120;
+  if (name.size() > kMax) name = name.substr(0, kMax - 3) + "...";
   return name;
 }
 

@@ -9,8 +9,9 @@ namespace weft::internal {
 
 // The demangled form of a mangled name (the name itself if it does not demangle).
 std::string demangle(const char* mangled);
-// The demangled type name without weft's namespaces and template arguments:
-// "weft::internal::GatherAwaiter<...>" -> "GatherAwaiter".
+// The demangled type name without weft's namespaces, cut at 120 characters:
+// "weft::internal::ScopedAcquire<weft::Lock::AcquireAwaiter, weft::Lock>" ->
+// "ScopedAcquire<Lock::AcquireAwaiter, Lock>".
 std::string readable_type_name(const std::type_info& type);
 
 }  // namespace weft::internal
