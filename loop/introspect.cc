@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "loop/coro.h"
@@ -108,63 +109,76 @@ void format_into(const FutureCallGraph& g, const std::string& indent, std::strin
   }
 }
 
-// The answer of a loop to a dump posted from another thread. If the posted callback is
-// destroyed without running (the loop closed), its guard answers for it.
+// The answer of a loop to work posted from another thread (a dump, a task list). If the
+// posted callback is destroyed without running (the loop closed), its guard answers for it.
+template <class T>
 struct Reply {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  std::string text;
-  void set(std::string t) {
+  std::optional<T> value;  // unset: the loop closed first
+  void set(std::optional<T> v) {
     std::lock_guard<std::mutex> lock(mu);
     if (done) return;
-    text = std::move(t);
+    value = std::move(v);
     done = true;
     cv.notify_all();
   }
+  // Waits up to `timeout`; false if no answer came.
+  bool wait(Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, timeout, [this] { return done; });
+  }
 };
 
+template <class T>
 class ReplyGuard {
  public:
-  explicit ReplyGuard(std::shared_ptr<Reply> r) : r_(std::move(r)) {}
+  explicit ReplyGuard(std::shared_ptr<Reply<T>> r) : r_(std::move(r)) {}
   ReplyGuard(ReplyGuard&&) = default;
   ~ReplyGuard() {
-    if (r_) r_->set("(the loop closed before it could answer)\n");
+    if (r_) r_->set(std::nullopt);
   }
-  Reply& reply() { return *r_; }
+  Reply<T>& reply() { return *r_; }
 
  private:
-  std::shared_ptr<Reply> r_;
+  std::shared_ptr<Reply<T>> r_;
 };
+
+// Runs fn(loop) on `loop`'s thread; the caller waits on the returned reply. The caller holds
+// the registry lock or otherwise knows the loop is alive.
+template <class T, class F>
+std::shared_ptr<Reply<T>> post_to_loop(EventLoop& loop, F fn) {
+  auto reply = std::make_shared<Reply<T>>();
+  try {
+    loop.call_soon_threadsafe(
+        [&loop, fn = std::move(fn), guard = ReplyGuard<T>(reply)]() mutable {
+          guard.reply().set(fn(loop));
+        });
+  } catch (const RuntimeError&) {
+    reply->set(std::nullopt);  // closed
+  }
+  return reply;
+}
 
 std::string loop_header(EventLoop& loop, uint64_t serial) {
   return absl::StrFormat("Loop %d (thread %s):\n", serial,
                          internal::thread_name(loop.thread_id()));
 }
 
-// Posts a dump of `loop` (the caller holds the registry lock or knows the loop is alive).
-std::shared_ptr<Reply> post_dump(EventLoop& loop) {
-  auto reply = std::make_shared<Reply>();
-  try {
-    loop.call_soon_threadsafe([&loop, guard = ReplyGuard(reply)]() mutable {
-      guard.reply().set(dump_tasks(loop));
-    });
-  } catch (const RuntimeError&) {
-    reply->set("(the loop is closed)\n");
-  }
-  return reply;
+std::shared_ptr<Reply<std::string>> post_dump(EventLoop& loop) {
+  return post_to_loop<std::string>(loop, [](EventLoop& l) { return dump_tasks(l); });
 }
 
-std::string wait_reply(Reply& r, Duration timeout, const std::string& header) {
-  std::unique_lock<std::mutex> lock(r.mu);
-  if (!r.cv.wait_for(lock, timeout, [&r] { return r.done; })) {
+std::string wait_reply(Reply<std::string>& r, Duration timeout, const std::string& header) {
+  if (!r.wait(timeout)) {
     auto secs = std::chrono::duration<double>(timeout).count();
     return header + absl::StrFormat(
                         "  (no answer within %.3f s: the loop is blocked in a callback or a "
                         "task step; the watchdog names it)\n",
                         secs);
   }
-  return r.text;
+  return r.value ? *r.value : header + "  (the loop closed before it could answer)\n";
 }
 
 }  // namespace
@@ -183,6 +197,20 @@ std::vector<TaskRef> all_tasks(EventLoop& loop) {
     t->unref();  // the snapshot's reference; the TaskRef holds its own
   }
   return out;
+}
+
+std::vector<TaskRef> all_tasks_threadsafe(EventLoop& loop, Duration timeout) {
+  if (EventLoop::current_or_null() == &loop || !loop.is_running()) return all_tasks(loop);
+  auto reply = post_to_loop<std::vector<TaskRef>>(loop, [](EventLoop& l) { return all_tasks(l); });
+  if (!reply->wait(timeout)) {
+    throw TimeoutError(absl::StrFormat(
+        "all_tasks_threadsafe(): loop %d (thread %s) did not answer within %.3f s: it is "
+        "blocked in a callback or a task step (the watchdog names it), or waiting for this "
+        "thread",
+        internal::loop_serial(&loop), internal::thread_name(loop.thread_id()),
+        std::chrono::duration<double>(timeout).count()));
+  }
+  return reply->value ? std::move(*reply->value) : std::vector<TaskRef>{};
 }
 
 FutureCallGraph capture_call_graph(const TaskRef& task, int depth) {
@@ -212,7 +240,7 @@ std::string dump_tasks_threadsafe(EventLoop& loop, Duration timeout) {
     return loop_header(loop, internal::loop_serial(&loop)) +
            "  (not running: dump it with dump_tasks(loop) from the thread that owns it)\n";
   }
-  std::shared_ptr<Reply> r = post_dump(loop);
+  std::shared_ptr<Reply<std::string>> r = post_dump(loop);
   return wait_reply(*r, timeout, loop_header(loop, internal::loop_serial(&loop)));
 }
 
@@ -220,7 +248,7 @@ std::string dump_all_tasks(Duration timeout) {
   struct Pending {
     uint64_t serial;
     std::string header;
-    std::shared_ptr<Reply> reply;  // null: dumped directly
+    std::shared_ptr<Reply<std::string>> reply;  // null: dumped directly
     std::string text;
   };
   std::vector<Pending> loops;

@@ -89,6 +89,12 @@ TaskRef current_task();
 std::vector<TaskRef> all_tasks();
 // The same for `loop`. Owning loop only (RuntimeError from another thread while it runs).
 std::vector<TaskRef> all_tasks(EventLoop& loop);
+// The same from any thread: on the loop's thread directly, otherwise posted to the loop and
+// waited for. Raises TimeoutError if the loop does not answer within `timeout` (it is stuck,
+// or it is itself waiting for the calling thread). A closed loop has no tasks.
+// Runtime::all_tasks() does this for every loop of a Runtime.
+std::vector<TaskRef> all_tasks_threadsafe(EventLoop& loop,
+                                          Duration timeout = std::chrono::seconds(1));
 
 // One frame of an await chain.
 struct CallStackEntry {

@@ -325,6 +325,27 @@ std::vector<Runtime::LoopStats> Runtime::stats() const {
   return out;
 }
 
+std::vector<TaskRef> Runtime::all_tasks(Duration timeout) {
+  std::vector<TaskRef> out;
+  TimePoint deadline = Clock::now() + timeout;
+  for (auto& w : workers_) {
+    Duration left = std::max(Duration::zero(), deadline - Clock::now());
+    std::vector<TaskRef> part = all_tasks_threadsafe(w->loop(), left);
+    for (TaskRef& t : part) out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::string Runtime::dump_tasks(Duration timeout) {
+  std::string out;
+  TimePoint deadline = Clock::now() + timeout;
+  for (auto& w : workers_) {
+    Duration left = std::max(Duration::zero(), deadline - Clock::now());
+    out += dump_tasks_threadsafe(w->loop(), left);
+  }
+  return out;
+}
+
 std::string Runtime::stats_text() const {
   std::string out;
   std::vector<LoopStats> all = stats();

@@ -47,6 +47,7 @@
 
 #include "loop/coro.h"
 #include "loop/event_loop.h"
+#include "loop/introspect.h"
 #include "loop/run.h"
 #include "loop/task.h"
 #include "scheduler/injection_queue.h"
@@ -104,6 +105,15 @@ class Runtime {
   // through the injection queue.
   template <class T>
   Task<T> spawn(Coro<T> coro, std::string name = "");
+
+  // The pending tasks of every loop (loop 0's first), each list taken on its loop's own
+  // thread (all_tasks_threadsafe, loop/introspect.h). Any thread; from a loop of this Runtime
+  // its own loop is read directly and the others are waited for. Raises TimeoutError if a
+  // loop does not answer within `timeout` (it is stuck, or it waits for the caller).
+  std::vector<TaskRef> all_tasks(Duration timeout = std::chrono::seconds(1));
+  // The task dump of every loop, each made on its own thread (dump_tasks_threadsafe); a loop
+  // that does not answer within `timeout` is reported as such. Any thread.
+  std::string dump_tasks(Duration timeout = std::chrono::seconds(1));
 
   std::vector<LoopStats> stats() const;
   // The counters as text, one line per loop.
