@@ -114,9 +114,10 @@ void cancel_remotely(FutureBase* future, const std::string& msg) {
 
 std::string describe_awaited(const FutureBase* future) {
   EventLoop* loop = future->loop();
-  if (on_loop_thread(loop)) return future->describe();
+  const auto* task = dynamic_cast<const TaskBase*>(future);
+  if (task ? task->readable_here() : on_loop_thread(loop)) return future->describe();
   uint64_t serial = loop_serial(loop);
-  if (const auto* task = dynamic_cast<const TaskBase*>(future)) {
+  if (task) {
     return absl::StrFormat("<Task Task-%d coro=%s() at %s:%d, on loop %d>", task->id(),
                            task->site().function, task->site().file, task->site().line, serial);
   }

@@ -12,7 +12,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "loop/event_loop.h"
-#include "loop/handle.h"
 #include "loop/task_base.h"
 
 namespace weft {
@@ -46,7 +45,6 @@ std::optional<uint64_t> shuffle_seed_from_environment() {
 
 }  // namespace internal
 
-using internal::CallbackNode;
 using internal::Runnable;
 using internal::TaskBase;
 
@@ -85,32 +83,26 @@ void EventLoop::shuffle_task_steps(size_t n) {
 }
 
 void EventLoop::run_timed(Runnable* r) {
-  // A reference keeps the item alive for the report: a task may end (and be freed) in its
-  // last step, a callback always is once run.
+  // A task is described before its step: after it, the task may be gone (its last step) or,
+  // if spawned, running on another loop already.
   TaskBase* task = dynamic_cast<TaskBase*>(r);
-  CallbackNode* callback = task ? nullptr : dynamic_cast<CallbackNode*>(r);
-  if (task) task->ref();
-  if (callback) callback->ref();
+  ExceptionContext ctx;
+  if (task) {
+    ctx.task = task->name();
+    ctx.future = task->describe();
+    const internal::CoroSite& site = task->site();
+    ctx.source = absl::StrFormat("%s:%d in %s", site.file, site.line, site.function);
+  } else {
+    ctx.handle = "<Handle>";
+  }
   TimePoint start = Clock::now();
   r->run();
   Duration took = Clock::now() - start;
-  if (took >= slow_callback_duration_) {
-    double secs = std::chrono::duration<double>(took).count();
-    ExceptionContext ctx;
-    if (task) {
-      ctx.message = absl::StrFormat("Executing %s took %.3f seconds", task->describe(), secs);
-      ctx.task = task->name();
-      ctx.future = task->describe();
-      const internal::CoroSite& site = task->site();
-      ctx.source = absl::StrFormat("%s:%d in %s", site.file, site.line, site.function);
-    } else {
-      ctx.message = absl::StrFormat("Executing <Handle> took %.3f seconds", secs);
-      ctx.handle = "<Handle>";
-    }
-    call_exception_handler(ctx);
-  }
-  if (task) task->unref();
-  if (callback) callback->unref();
+  if (took < slow_callback_duration_) return;
+  double secs = std::chrono::duration<double>(took).count();
+  ctx.message = absl::StrFormat("Executing %s took %.3f seconds", task ? ctx.future : ctx.handle,
+                                secs);
+  call_exception_handler(ctx);
 }
 
 }  // namespace weft

@@ -48,7 +48,17 @@ FutureCallGraph remote_entry(const TaskBase& t) {
   return g;
 }
 
+// A spawned task that may migrate: it can be running on another loop while it sits in this
+// loop's list, so only what does not change is read.
+FutureCallGraph migratable_entry(const TaskBase& t) {
+  FutureCallGraph g = remote_entry(t);
+  g.state = t.done() ? t.state_name() : "migratable (may run on any loop: chain not read)";
+  g.loop = internal::loop_serial(t.loop());
+  return g;
+}
+
 FutureCallGraph capture(const TaskBase& t, int depth) {
+  if (!t.readable_here()) return migratable_entry(t);
   FutureCallGraph g;
   g.task_id = t.id();
   g.name = t.name();
@@ -69,7 +79,7 @@ FutureCallGraph capture(const TaskBase& t, int depth) {
     }
   }
   for (TaskBase* waiter : t.waiters()) {
-    if (waiter->loop() != t.loop()) {
+    if (!waiter->readable_here()) {
       g.awaited_by.push_back(remote_entry(*waiter));
     } else if (depth > 0) {
       g.awaited_by.push_back(capture(*waiter, depth - 1));

@@ -55,6 +55,23 @@ TEST(RuntimeIntrospection, AllTasksFromInsideALoop) {
   EXPECT_EQ(n, 2u);  // "main" and "a"
 }
 
+TEST(RuntimeIntrospection, AMigratableTaskIsListedWithoutReadingItsChain) {
+  Runtime rt({.threads = 2});
+  // Sleeping does not pin a spawned task: it may run its next step on either loop, while it
+  // stays in its home loop's list. The dump must not read a chain another loop may be running.
+  Task<void> t = rt.spawn(parked_forever(), "wanderer");
+  std::string dump;
+  for (int i = 0; i < 1000 && dump.find("migratable") == std::string::npos; ++i) {
+    dump = rt.dump_tasks(10s);  // until its first step has put it in a loop's list
+  }
+  EXPECT_THAT(dump, HasSubstr("* Task 'Task-" + std::to_string(t.base()->id()) +
+                              "' (id " + std::to_string(t.base()->id()) +
+                              ", migratable (may run on any loop: chain not read)"));
+  EXPECT_THAT(dump, HasSubstr("parked_forever() defined at"));
+  t.cancel();
+  rt.shutdown();
+}
+
 TEST(AllTasksThreadsafe, TimesOutOnABlockedLoop) {
   testing::LoopThread t;
   testing::Notification release, blocked;

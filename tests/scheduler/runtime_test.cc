@@ -18,7 +18,12 @@ using namespace std::chrono_literals;
 namespace weft {
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(THREAD_SANITIZER) || defined(ADDRESS_SANITIZER)
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define WEFT_TEST_UNDER_SANITIZER 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || defined(WEFT_TEST_UNDER_SANITIZER)
 constexpr int kScale = 10;  // sanitizers are ~10x slower: keep the suites fast
 #else
 constexpr int kScale = 1;
