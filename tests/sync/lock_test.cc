@@ -385,11 +385,11 @@ struct StressTask {
 
 Coro<void> contend(Lock& lock, long& counter, StressTask& me, int n) {
   for (int i = 0; i < n; ++i) {
-    co_await lock.acquire();
+    // The guard: a cancellation may also land while the lock is held, at the yield.
+    LockGuard guard = co_await lock.scoped();
     ++counter;
     ++me.successes;
     if (i % 3 == 0) co_await yield_once();
-    lock.release();
   }
 }
 
