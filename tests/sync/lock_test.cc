@@ -124,6 +124,20 @@ TEST(LockTest, ScopedGuardReleasesOnEveryExitPath) {
   EXPECT_FALSE(lock.locked());
 }
 
+TEST(LockTest, DetachedGuardLeavesTheReleaseToTheCaller) {
+  Lock lock;
+  run([](Lock& lock) -> Coro<void> {
+    {
+      LockGuard guard = co_await lock.scoped();
+      EXPECT_EQ(guard.detach(), &lock);
+      EXPECT_FALSE(guard.owns());
+    }
+    EXPECT_TRUE(lock.locked());  // the guard let go without releasing
+    lock.release();
+  }(lock));
+  EXPECT_FALSE(lock.locked());
+}
+
 TEST(LockTest, ScopedGuardWorksWithAsyncWith) {
   Lock lock;
   int seen = run([](Lock& lock) -> Coro<int> {
