@@ -465,5 +465,23 @@ TEST(LockTest, FrameDestroyedWhileWaitingLeavesTheQueue) {
   EXPECT_FALSE(lock.locked());
 }
 
+TEST(LockTest, ClosingALoopWithTheHolderAndAWaiterFreesTheLock) {
+  // The holder's guard releases as its frame is destroyed, handing the lock to the waiter
+  // whose frame is destroyed next: the grant comes back and the lock ends free.
+  Lock lock;
+  bool entered = false;
+  {
+    EventLoop loop;
+    loop.set_exception_handler([](EventLoop&, const ExceptionContext&) {});
+    Task<void> holder = loop.create_task(guarded_sleep(lock, entered));
+    Task<void> waiter = loop.create_task(acquire_only(lock));
+    loop.run_until_complete(yield_once());
+    EXPECT_TRUE(entered);
+    EXPECT_TRUE(lock.locked());
+    loop.close();
+  }
+  EXPECT_FALSE(lock.locked());
+}
+
 }  // namespace
 }  // namespace weft
