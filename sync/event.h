@@ -17,6 +17,7 @@
 #define WEFT_SYNC_EVENT_H_
 
 #include <atomic>
+#include <cassert>
 #include <optional>
 
 #include "loop/task_base.h"
@@ -36,7 +37,9 @@ class Event {
    public:
     explicit WaitAwaiter(Event& event) noexcept : event_(&event) {}
     // Only before it is awaited (e.g. into a wait_for).
-    WaitAwaiter(WaitAwaiter&& other) noexcept : event_(other.event_) {}
+    WaitAwaiter(WaitAwaiter&& other) noexcept : event_(other.event_) {
+      assert(!other.waiter_ && "an awaiter is moved only before it is awaited");
+    }
     ~WaitAwaiter() {
       // A set() that raced with a cancellation grants nothing to hand back: the event
       // stays set for everyone else.

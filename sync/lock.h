@@ -30,6 +30,7 @@
 #define WEFT_SYNC_LOCK_H_
 
 #include <atomic>
+#include <cassert>
 #include <cstdint>
 #include <optional>
 
@@ -57,7 +58,9 @@ class Lock {
    public:
     explicit AcquireAwaiter(Lock& lock) noexcept : lock_(&lock) {}
     // Only before it is awaited (e.g. into a wait_for).
-    AcquireAwaiter(AcquireAwaiter&& other) noexcept : lock_(other.lock_) {}
+    AcquireAwaiter(AcquireAwaiter&& other) noexcept : lock_(other.lock_) {
+      assert(!other.waiter_ && "an awaiter is moved only before it is awaited");
+    }
     ~AcquireAwaiter() {
       if (waiter_ && waiter_->withdraw()) lock_->release();  // granted, then cancelled
     }

@@ -30,6 +30,7 @@
 #define WEFT_SYNC_SEMAPHORE_H_
 
 #include <atomic>
+#include <cassert>
 #include <cstdint>
 #include <optional>
 
@@ -57,7 +58,9 @@ class Semaphore {
    public:
     explicit AcquireAwaiter(Semaphore& sem) noexcept : sem_(&sem) {}
     // Only before it is awaited (e.g. into a wait_for).
-    AcquireAwaiter(AcquireAwaiter&& other) noexcept : sem_(other.sem_) {}
+    AcquireAwaiter(AcquireAwaiter&& other) noexcept : sem_(other.sem_) {
+      assert(!other.waiter_ && "an awaiter is moved only before it is awaited");
+    }
     ~AcquireAwaiter() {
       if (waiter_ && waiter_->withdraw()) sem_->release();  // granted, then cancelled
     }
