@@ -5,7 +5,8 @@
 #
 #   bench/run_workloads.sh [REPEAT] [SCALE]
 #
-# The full, charted suite with more peers is issue 8; this is the quick table.
+# The full, charted suite with the other peers (asyncio, uvloop, Go, Asio, Tokio) is
+# bench/suite.py; this is the quick weft/oneTBB table.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repeat="${1:-5}"

@@ -1,23 +1,26 @@
 // The side-by-side scheduler workloads of shared/WORKLOADS.md, one per process:
 //
-//   bazel run --config=opt //bench:workloads -- <runtime> <workload> [scale]
+//   bazel run --config=opt //bench:workloads -- <runtime> <workload> [scale] [threads]
 //
 // <runtime> is `weft` or `onetbb`; <workload> is a WORKLOADS.md id's name (spawn_many,
 // spawn_many_remote, yield_many, ping_pong_xthread, ping_pong_local, chained_spawn,
 // fib_fork_join, timers, timer_cancel, blocking_pool, blocking_sleep, idle_tasks_memory,
 // skynet, and idle_cpu: the CPU an idle Runtime uses). `scale` multiplies the
-// sizes (default 1). Prints one line:
+// sizes (default 1; fib's n and skynet's leaf count, which cannot be multiplied, move to the
+// nearest size at that scale). `threads` is the number of loops / arena threads (default 2).
+// Prints one line:
 //
 //   RESULT <runtime> <workload> <metric>=<value> ...
 //
-// Every weft workload runs on a Runtime of 2 loops (2 threads) unless it says otherwise;
-// oneTBB runs in a task_arena of 2 threads. A runtime that cannot express a workload says so
+// Every weft workload runs on a Runtime of `threads` loops unless it says otherwise; oneTBB
+// runs in a task_arena of `threads` threads. ping_pong_xthread needs 2. A runtime that cannot express a workload says so
 // (`RESULT <runtime> <workload> unsupported=1`) rather than running an imitation.
 #include <malloc.h>
 #include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +31,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "loop/weft.h"
@@ -42,9 +46,27 @@ using Seconds = std::chrono::duration<double>;
 namespace {
 
 double scale = 1.0;
-constexpr size_t kThreads = 2;
+size_t g_threads = 2;  // loops / arena threads, from argv
 
 long scaled(long n) { return std::max<long>(1, static_cast<long>(n * scale)); }
+
+// fib(27) at scale 1; about scale x as many calls otherwise (calls grow by phi per n).
+int fib_n() {
+  return std::max(2, 27 + static_cast<int>(std::lround(std::log(scale) / std::log(1.618))));
+}
+long fib_value(int n) {
+  long a = 0, b = 1;
+  for (int i = 0; i < n; ++i) b = std::exchange(a, b) + b;
+  return a;
+}
+
+// 1,000,000 leaves at scale 1; a power of 10 (the tree is 10-ary) nearest to scale x that.
+long skynet_leaves() {
+  int digits = std::max(1, 6 + static_cast<int>(std::lround(std::log10(scale))));
+  long leaves = 1;
+  for (int i = 0; i < digits; ++i) leaves *= 10;
+  return leaves;
+}
 
 double now_s() {
   return Seconds(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -71,6 +93,16 @@ std::string fmt(const char* f, double v) {
 // ---------------------------------------------------------------------------------------
 // weft
 // ---------------------------------------------------------------------------------------
+
+// `threads` loops; WEFT_BENCH_SPIN_US overrides how long an idle loop spins before it parks
+// (RuntimeOptions::spin_before_park), to measure what the spin costs on a loaded machine.
+weft::RuntimeOptions runtime_options() {
+  weft::RuntimeOptions options{.threads = g_threads};
+  if (const char* us = std::getenv("WEFT_BENCH_SPIN_US")) {
+    options.spin_before_park = std::chrono::microseconds(std::atol(us));
+  }
+  return options;
+}
 
 // Signals a waiting task on `loop` once `remaining` reaches zero, from any thread.
 struct Countdown {
@@ -111,7 +143,7 @@ weft::Coro<double> w1_spawn_many(long n) {
 
 void weft_w1(bool remote) {
   long n = scaled(1000000);
-  weft::Runtime rt({.threads = kThreads});
+  weft::Runtime rt(runtime_options());
   double secs;
   if (!remote) {
     secs = rt.block_on(w1_spawn_many(n));
@@ -158,7 +190,7 @@ weft::Coro<double> w2_yield_many(long tasks, int yields) {
 void weft_w2() {
   long tasks = scaled(200);
   int yields = 1000;
-  weft::Runtime rt({.threads = kThreads});
+  weft::Runtime rt(runtime_options());
   double secs = rt.block_on(w2_yield_many(tasks, yields));
   result("weft", "yield_many", fmt("yields_per_s=%.0f", tasks * yields / secs));
 }
@@ -190,7 +222,7 @@ weft::Coro<void> player(Side& me, Side& peer, long rounds, bool serve) {
 
 void weft_w3(bool xthread) {
   long rounds = scaled(100000);
-  weft::Runtime rt({.threads = kThreads});
+  weft::Runtime rt(runtime_options());
   Side a, b;
   a.loop = &rt.loop(0);
   b.loop = &rt.loop(xthread ? 1 : 0);
@@ -241,7 +273,7 @@ weft::Coro<double> w4_chained(long hops) {
 
 void weft_w4() {
   long hops = scaled(1000000);
-  weft::Runtime rt({.threads = kThreads});
+  weft::Runtime rt(runtime_options());
   double secs = rt.block_on(w4_chained(hops));
   result("weft", "chained_spawn", fmt("ns_per_hop=%.1f", secs * 1e9 / hops));
 }
@@ -259,13 +291,13 @@ weft::Coro<long> fib(int n) {
 }
 
 void weft_w5() {
-  int n = 27;
-  weft::Runtime rt({.threads = kThreads});
+  int n = fib_n();
+  weft::Runtime rt(runtime_options());
   auto main = [&]() -> weft::Coro<double> {
     double t0 = now_s();
     long v = co_await weft::spawn(fib(n));
     double secs = now_s() - t0;
-    if (v != 196418) std::fprintf(stderr, "fib(27) = %ld, wrong\n", v);
+    if (v != fib_value(n)) std::fprintf(stderr, "fib(%d) = %ld, wrong\n", n, v);
     co_return secs;
   };
   double secs = rt.block_on(main());
@@ -280,7 +312,7 @@ weft::Coro<void> sleeper(weft::Duration d, Countdown& c) {
 
 void weft_w6() {
   long n = scaled(100000);
-  weft::Runtime rt({.threads = kThreads});
+  weft::Runtime rt(runtime_options());
   auto main = [&]() -> weft::Coro<double> {
     Countdown c(n);
     c.arm();
@@ -329,7 +361,7 @@ long rss_kb() {
 
 void weft_w9() {
   long n = scaled(100000);
-  weft::Runtime rt({.threads = kThreads});
+  weft::Runtime rt(runtime_options());
   long rss0 = 0, rss1 = 0;
   size_t heap0 = 0, heap1 = 0;
   auto main = [&]() -> weft::Coro<void> {
@@ -362,8 +394,8 @@ weft::Coro<long> skynet(long num, long size, long div) {
 }
 
 void weft_w10() {
-  long leaves = 1000000;
-  weft::Runtime rt({.threads = kThreads});
+  long leaves = skynet_leaves();
+  weft::Runtime rt(runtime_options());
   auto main = [&]() -> weft::Coro<double> {
     double t0 = now_s();
     long v = co_await weft::spawn(skynet(0, leaves, 10));
@@ -378,7 +410,7 @@ void weft_w10() {
 // Not a WORKLOADS.md workload: the CPU an idle Runtime burns (issue: "an idle Runtime uses
 // no CPU"). Two loops, nothing to do, for 5 s x scale.
 void weft_idle_cpu() {
-  weft::Runtime rt({.threads = kThreads});
+  weft::Runtime rt(runtime_options());
   rt.block_on(answer_once());
   double cpu0 = cpu_s();
   double t0 = now_s();
@@ -394,7 +426,7 @@ void weft_idle_cpu() {
 
 void tbb_w1() {
   long n = scaled(1000000);
-  tbb::task_arena arena(kThreads);
+  tbb::task_arena arena(g_threads);
   std::atomic<long> count{0};
   double secs = 0;
   arena.execute([&] {
@@ -414,7 +446,7 @@ void tbb_chain(tbb::task_group& tg, long left) {
 
 void tbb_w4() {
   long hops = scaled(1000000);
-  tbb::task_arena arena(kThreads);
+  tbb::task_arena arena(g_threads);
   double secs = 0;
   arena.execute([&] {
     tbb::task_group tg;
@@ -438,13 +470,14 @@ long tbb_fib(int n) {
 }
 
 void tbb_w5() {
-  tbb::task_arena arena(kThreads);
+  tbb::task_arena arena(g_threads);
   double secs = 0;
   arena.execute([&] {
     double t0 = now_s();
-    long v = tbb_fib(27);
+    int n = fib_n();
+    long v = tbb_fib(n);
     secs = now_s() - t0;
-    if (v != 196418) std::fprintf(stderr, "fib(27) = %ld, wrong\n", v);
+    if (v != fib_value(n)) std::fprintf(stderr, "fib(%d) = %ld, wrong\n", n, v);
   });
   result("onetbb", "fib_fork_join",
          fmt("seconds=%.4f", secs) + fmt(" tasks_per_s=%.0f", g_tasks.load() / secs));
@@ -465,8 +498,8 @@ long tbb_skynet(long num, long size, long div) {
 }
 
 void tbb_w10() {
-  long leaves = 1000000;
-  tbb::task_arena arena(kThreads);
+  long leaves = skynet_leaves();
+  tbb::task_arena arena(g_threads);
   double secs = 0;
   arena.execute([&] {
     double t0 = now_s();
@@ -487,11 +520,16 @@ struct Entry {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s <weft|onetbb> <workload> [scale]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <weft|onetbb> <workload> [scale] [threads]\n", argv[0]);
     return 2;
   }
   std::string runtime = argv[1], workload = argv[2];
   if (argc > 3) scale = std::atof(argv[3]);
+  if (argc > 4) g_threads = static_cast<size_t>(std::max(1, std::atoi(argv[4])));
+  if (g_threads < 2 && workload == "ping_pong_xthread") {
+    std::fprintf(stderr, "ping_pong_xthread needs 2 threads\n");
+    return 2;
+  }
   std::vector<Entry> entries = {
       {"weft", "spawn_many", [] { weft_w1(false); }},
       {"weft", "spawn_many_remote", [] { weft_w1(true); }},
