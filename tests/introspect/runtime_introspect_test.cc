@@ -73,8 +73,8 @@ TEST(RuntimeIntrospection, AMigratableTaskIsListedWithoutReadingItsChain) {
 }
 
 TEST(AllTasksThreadsafe, TimesOutOnABlockedLoop) {
+  testing::Notification release, blocked;  // outlive the loop's thread, which waits on them
   testing::LoopThread t;
-  testing::Notification release, blocked;
   t.loop().call_soon_threadsafe([&] {
     blocked.notify();
     release.wait();

@@ -134,11 +134,11 @@ TEST(Watchdog, QuietForAnIdleParkedLoop) {
 }
 
 TEST(Watchdog, OffWhenTheThresholdIsZero) {
+  testing::Notification release;  // outlive the loop's thread, which waits on them
+  testing::Notification blocked;
   testing::LoopThread t;
   Reports reports(t.loop());
   t.loop().set_stuck_threshold(0s);
-  testing::Notification release;
-  testing::Notification blocked;
   t.loop().call_soon_threadsafe([&] {
     blocked.notify();
     release.wait();
