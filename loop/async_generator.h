@@ -109,6 +109,7 @@ class AsyncGenPromiseBase : public CoroPromiseBase, public AsyncGenNode {
     set_continuation(consumer);
     if constexpr (std::is_base_of_v<CoroPromiseBase, P>) {
       set_task(consumer.promise().task());
+      consumer.promise().set_child(this);
     } else {
       set_task(nullptr);  // not in a weft task: the body's weft awaits will say so
     }

@@ -1,7 +1,11 @@
 #include "loop/coro.h"
 
-#include <string>
+#include <execinfo.h>
 
+#include <string>
+#include <string_view>
+
+#include "absl/debugging/symbolize.h"
 #include "absl/strings/str_format.h"
 #include "loop/event_loop.h"
 #include "loop/future_awaiter.h"
@@ -16,6 +20,44 @@ void CoroPromiseBase::throw_already_started(const char* how) const {
       function_, file_, line_, how));
 }
 
+const std::exception_ptr CoroPromiseBase::kNoException;
+
+namespace {
+
+std::string short_stack() {
+  // backtrace(3) for the addresses, absl::Symbolize for the names (it reads the ELF symbol
+  // tables itself, so it needs no -rdynamic). The frames of the report machinery and of the
+  // dropped Coro's destructor are left out: the first frame shown is the code that dropped
+  // it.
+  constexpr int kMaxFrames = 32;
+  constexpr int kShown = 8;
+  void* frames[kMaxFrames];
+  int n = backtrace(frames, kMaxFrames);
+  std::string out;
+  int shown = 0;
+  bool in_user_code = false;
+  for (int i = 1; i < n && shown < kShown; ++i) {
+    char name[1024];
+    const char* symbol = absl::Symbolize(frames[i], name, sizeof name) ? name : nullptr;
+    std::string_view sv = symbol ? symbol : "";
+    if (!in_user_code) {
+      bool machinery = sv.find("report_never_awaited") != std::string_view::npos ||
+                       sv.find("short_stack") != std::string_view::npos ||
+                       (sv.find("weft::Coro<") != std::string_view::npos &&
+                        (sv.find("::reset") != std::string_view::npos ||
+                         sv.find("::~Coro") != std::string_view::npos));
+      if (machinery) continue;
+      in_user_code = true;
+    }
+    absl::StrAppendFormat(&out, "%s#%d %p %s", out.empty() ? "" : "\n", shown, frames[i],
+                          symbol ? symbol : "??");
+    ++shown;
+  }
+  return out;
+}
+
+}  // namespace
+
 void report_never_awaited(const CoroPromiseBase& promise) {
   EventLoop* loop = EventLoop::current_or_null();
   bool debug = loop ? loop->get_debug() : debug_from_environment();
@@ -25,6 +67,7 @@ void report_never_awaited(const CoroPromiseBase& promise) {
   ctx.message = absl::StrFormat("coroutine '%s' was never awaited", site.function);
   ctx.coroutine = site.function;
   ctx.source = absl::StrFormat("%s:%d in %s", site.file, site.line, site.function);
+  ctx.stack = short_stack();
   if (loop) {
     loop->call_exception_handler(ctx);
   } else {
@@ -67,6 +110,18 @@ void cancel_remotely(FutureBase* future, const std::string& msg) {
   } catch (const RuntimeError&) {
     future->unref();
   }
+}
+
+std::string describe_awaited(const FutureBase* future) {
+  EventLoop* loop = future->loop();
+  const auto* task = dynamic_cast<const TaskBase*>(future);
+  if (task ? task->readable_here() : on_loop_thread(loop)) return future->describe();
+  uint64_t serial = loop_serial(loop);
+  if (task) {
+    return absl::StrFormat("<Task Task-%d coro=%s() at %s:%d, on loop %d>", task->id(),
+                           task->site().function, task->site().file, task->site().line, serial);
+  }
+  return absl::StrFormat("<Future of loop %d>", serial);
 }
 
 void throw_self_await(TaskBase& task) {

@@ -31,6 +31,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <new>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -176,6 +177,11 @@ class CoroPromiseBase : public UsesFrameAllocator {
  public:
   explicit CoroPromiseBase(CoroSite site)
       : function_(site.function), file_(site.file), line_(site.line) {}
+  CoroPromiseBase(const CoroPromiseBase&) = delete;
+  CoroPromiseBase& operator=(const CoroPromiseBase&) = delete;
+  ~CoroPromiseBase() {
+    if (has_exception_) exception_.~exception_ptr();
+  }
 
   std::suspend_always initial_suspend() noexcept { return {}; }
 
@@ -190,13 +196,24 @@ class CoroPromiseBase : public UsesFrameAllocator {
   };
   FinalAwaiter final_suspend() noexcept { return {}; }
 
-  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+  void unhandled_exception() noexcept {
+    new (&exception_) std::exception_ptr(std::current_exception());
+    has_exception_ = true;
+  }
 
+  // Every co_await of the body comes through here. Besides adapting the awaitable, it
+  // records where the coroutine is suspended (the co_await's line: g++ and clang give the
+  // line of the call site for a defaulted __builtin_LINE(), i.e. of the co_await; g++ the
+  // operand's line when the expression spans lines) and forgets the child of the previous
+  // await; awaiting a Coro or an async generator sets the child again (for the task dump,
+  // introspect.h). One or two plain stores.
   template <class A>
-  decltype(auto) await_transform(A&& a) {
+  decltype(auto) await_transform(A&& a, unsigned line = __builtin_LINE()) {
+    await_line_ = line;
     if constexpr (InlineAwaitable<A>) {
-      return std::forward<A>(a);
+      return std::forward<A>(a);  // its await_suspend sets child_
     } else {
+      child_ = nullptr;
       using Raw = decltype(get_awaiter(std::forward<A>(a)));
       using Stored = StoredAwaiter<Raw>;
       if constexpr (TaskAwaiter<std::remove_reference_t<Stored>>) {
@@ -208,12 +225,24 @@ class CoroPromiseBase : public UsesFrameAllocator {
   }
 
   CoroSite site() const { return CoroSite{function_, file_, line_}; }
+  const char* file() const { return file_; }
+  // The line of the co_await the coroutine last reached (it is suspended there while it is
+  // suspended); 0 before its first await.
+  uint32_t await_line() const { return await_line_; }
+  // The coroutine this one is awaiting inline (a Coro, an async generator), or nullptr.
+  // Meaningful while this coroutine is suspended (or running an inline child): the chain
+  // root -> child -> ... is the task's await chain.
+  CoroPromiseBase* child() const { return has_exception_ ? nullptr : child_; }
+  void set_child(CoroPromiseBase* c) { child_ = c; }
   const char* function_name() const { return function_; }
   TaskBase* task() const { return task_; }
   void set_task(TaskBase* t) { task_ = t; }
   std::coroutine_handle<> continuation() const { return continuation_; }
   void set_continuation(std::coroutine_handle<> c) { continuation_ = c; }
-  const std::exception_ptr& exception() const { return exception_; }
+  bool has_exception() const { return has_exception_; }
+  const std::exception_ptr& exception() const {
+    return has_exception_ ? exception_ : kNoException;
+  }
   // Marks the coroutine as started; throws RuntimeError if it already was.
   void start(const char* how) {
     if (started_) [[unlikely]] throw_already_started(how);
@@ -223,15 +252,24 @@ class CoroPromiseBase : public UsesFrameAllocator {
 
  private:
   [[noreturn]] void throw_already_started(const char* how) const;
+  static const std::exception_ptr kNoException;
   std::coroutine_handle<> continuation_;
   TaskBase* task_ = nullptr;
-  std::exception_ptr exception_;
-  // The CoroSite, flat: `started_` shares the last word with `line_` (8 bytes less in every
-  // frame).
+  // The child is needed only while the body runs or is suspended, the exception only once
+  // it has ended: they share a word (a frame one allocation class smaller; W9,
+  // bench/README.md). has_exception_ says which is live.
+  union {
+    CoroPromiseBase* child_ = nullptr;
+    std::exception_ptr exception_;
+  };
+  // The CoroSite, flat; the flags and the await line fill the last word (8 bytes less in
+  // every frame).
   const char* function_;
   const char* file_;
-  uint32_t line_;
-  bool started_ = false;
+  uint32_t line_ : 30;
+  uint32_t started_ : 1 = 0;
+  uint32_t has_exception_ : 1 = 0;
+  uint32_t await_line_ = 0;
 };
 
 // Reports "coroutine 'NAME' was never awaited" (debug mode only).
@@ -315,12 +353,13 @@ class [[nodiscard]] Coro {
       p.set_continuation(parent);
       if constexpr (std::is_base_of_v<internal::CoroPromiseBase, P>) {
         p.set_task(parent.promise().task());
+        parent.promise().set_child(&p);
       }
       return h_;
     }
     T await_resume() {
       auto& p = h_.promise();
-      if (p.exception()) std::rethrow_exception(p.exception());
+      if (p.has_exception()) std::rethrow_exception(p.exception());
       return p.take();
     }
 

@@ -12,6 +12,7 @@
 #include "loop/errors.h"
 #include "loop/spin_lock.h"
 #include "loop/task_base.h"
+#include "loop/watchdog.h"
 
 namespace weft {
 namespace internal {
@@ -33,17 +34,22 @@ std::unordered_map<const EventLoop*, uint64_t>& live_loops() {
   return *loops;
 }
 
+}  // namespace
+
 std::string thread_name(std::thread::id id) {
   std::ostringstream os;
   os << id;
   return os.str();
 }
 
-}  // namespace
-
 bool loop_is_alive(const EventLoop* loop) {
   std::lock_guard<std::mutex> lock(g_loops_mu);
   return live_loops().count(loop) != 0;
+}
+
+void for_each_live_loop(absl::FunctionRef<void(EventLoop*, uint64_t)> visit) {
+  std::lock_guard<std::mutex> lock(g_loops_mu);
+  for (auto& [loop, serial] : live_loops()) visit(const_cast<EventLoop*>(loop), serial);
 }
 
 uint64_t loop_serial(const EventLoop* loop) {
@@ -82,7 +88,13 @@ bool debug_from_environment() {
 using internal::Runnable;
 using internal::TaskBase;
 
-EventLoop::EventLoop() : debug_(internal::debug_from_environment()) {
+EventLoop::EventLoop()
+    : debug_(internal::debug_from_environment()),
+      checked_batch_(debug_),
+      stuck_threshold_(internal::default_stuck_threshold().count()) {
+  if (std::optional<uint64_t> seed = internal::shuffle_seed_from_environment()) {
+    enable_shuffle(*seed);
+  }
   std::lock_guard<std::mutex> lock(internal::g_loops_mu);
   internal::live_loops().emplace(this, internal::g_next_loop_serial++);
 }
@@ -162,6 +174,7 @@ void EventLoop::enter_run(const char* what) {
   thread_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   running_.store(true, std::memory_order_release);  // publishes thread_id_ (check_thread_slow)
   internal::t_running_loop = this;
+  internal::ensure_watchdog_running();
 }
 
 void EventLoop::leave_run() {
@@ -246,8 +259,15 @@ void EventLoop::run_once() {
     parked_.store(true, std::memory_order_seq_cst);
     if (source_) source_->on_park();
     if (!inbox_.empty() || (source_ && source_->has_work())) timeout_ns = 0;
-    if (timeout_ns != 0) bump(parks_);
-    bool woke = poller_.poll(timeout_ns, ready_);
+    bool woke;
+    if (timeout_ns != 0) {
+      bump(parks_);
+      TimePoint parked_at = Clock::now();
+      woke = poller_.poll(timeout_ns, ready_);
+      poll_time_.record(Clock::now() - parked_at);
+    } else {
+      woke = poller_.poll(0, ready_);
+    }
     parked_.store(false, std::memory_order_relaxed);
     if (source_) source_->on_unpark();
     if (woke) wake_pending_.store(false, std::memory_order_seq_cst);
@@ -268,8 +288,20 @@ void EventLoop::run_once() {
   size_t n = std::min(ready_.size(), kMaxBatch);
   did_work_ = n > 0;
   items_since_io_poll_ += static_cast<uint32_t>(n);
-  if (n > 0) bump(items_run_, n);
-  while (n-- > 0) ready_.pop_front()->run();
+  if (n > 0) {
+    uint64_t before = items_run_.load(std::memory_order_relaxed);
+    items_run_.store(before + n, std::memory_order_relaxed);
+    // Every kDelaySampleInterval items (a power of two), a scheduling-delay sample.
+    if (((before + n) ^ before) >= kDelaySampleInterval) [[unlikely]] maybe_sample_delay();
+  }
+  // The watchdog sees progress through step_seq_, one plain store per batch; each item says
+  // what it is (TaskBase::run, CallbackNode::run).
+  bump(step_seq_);
+  if (checked_batch_) [[unlikely]] {
+    run_batch_checked(n);  // event_loop_debug.cc
+  } else {
+    while (n-- > 0) ready_.pop_front()->run();
+  }
   ready_size_.store(ready_.size(), std::memory_order_relaxed);
   timers_size_.store(timers_.size(), std::memory_order_relaxed);
 }
@@ -293,6 +325,32 @@ void EventLoop::notify() {
   }
 }
 
+void EventLoop::set_stuck_threshold(Duration d) {
+  stuck_threshold_.store(std::max(Duration::zero(), d).count(), std::memory_order_relaxed);
+  internal::wake_watchdog();
+}
+
+void EventLoop::maybe_sample_delay() {
+  if (delay_probe_.armed) return;
+  delay_probe_.armed = true;
+  delay_probe_.queued_at = Clock::now();
+  ready_.push_back(&delay_probe_);  // behind this batch: it runs in the next one
+}
+
+void EventLoop::DelayProbe::run() {
+  armed = false;
+  loop_->sched_delay_.record(Clock::now() - queued_at);
+}
+
+std::string EventLoop::stats_text() const {
+  Stats s = stats();
+  return absl::StrFormat(
+      "items_run=%d parks=%d remote_items=%d ready=%d timers=%d poll_time: %s; sched_delay "
+      "(sampled): %s",
+      s.items_run, s.parks, s.remote_items, s.ready, s.timers, s.poll_time.summary(),
+      s.sched_delay.summary());
+}
+
 EventLoop::Stats EventLoop::stats() const {
   Stats s;
   s.items_run = items_run_.load(std::memory_order_relaxed);
@@ -300,6 +358,8 @@ EventLoop::Stats EventLoop::stats() const {
   s.remote_items = remote_items_.load(std::memory_order_relaxed);
   s.ready = ready_size_.load(std::memory_order_relaxed);
   s.timers = timers_size_.load(std::memory_order_relaxed);
+  s.poll_time = poll_time_.snapshot();
+  s.sched_delay = sched_delay_.snapshot();
   return s;
 }
 

@@ -30,14 +30,17 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "loop/asyncgen_registry.h"
 #include "loop/clock.h"
 #include "loop/exception_context.h"
 #include "loop/handle.h"
+#include "loop/histogram.h"
 #include "loop/inbox.h"
 #include "loop/poller.h"
 #include "loop/runnable.h"
@@ -95,6 +98,8 @@ class EventLoop {
   void close();
   bool is_running() const { return running_.load(std::memory_order_relaxed); }
   bool is_closed() const { return closed_.load(std::memory_order_acquire); }
+  // The thread running the loop (a default id when it is not running). Any thread.
+  std::thread::id thread_id() const { return thread_id_.load(std::memory_order_relaxed); }
 
   // --- Scheduling callbacks. Owning loop only, except call_soon_threadsafe. ---
   Handle call_soon(absl::AnyInvocable<void()> fn);
@@ -135,8 +140,54 @@ class EventLoop {
   void call_exception_handler(const ExceptionContext& context);
 
   // --- Debug mode. ---
-  void set_debug(bool enabled) { debug_ = enabled; }
+  void set_debug(bool enabled) {
+    debug_ = enabled;
+    checked_batch_ = debug_ || shuffle_;
+  }
   bool get_debug() const { return debug_; }
+  // In debug mode, a callback or task step that runs longer than this is reported through
+  // the exception handler: "Executing <Task pending name='x' ...> took 0.150 seconds", with
+  // where the task's coroutine is defined. Default 100 ms. Owning loop only.
+  void set_slow_callback_duration(Duration d) { slow_callback_duration_ = d; }
+  Duration slow_callback_duration() const { return slow_callback_duration_; }
+
+  // --- Shuffle mode (a test aid; debug mode not needed). ---
+  // Each batch runs its task steps in an order drawn from a generator seeded with `seed`
+  // (callbacks keep their FIFO order, which asyncio promises; the order in which woken
+  // tasks run is not promised). Code that works only in the default order has a bug that
+  // other timings would show. The same seed replays the same order on a single loop.
+  // WEFT_SHUFFLE=<seed> in the environment enables it for every loop (WEFT_SHUFFLE=1: a
+  // random seed, printed to stderr once). Owning loop only.
+  void enable_shuffle(uint64_t seed);
+  void disable_shuffle() {
+    shuffle_ = false;
+    checked_batch_ = debug_;
+  }
+  bool shuffle_enabled() const { return shuffle_; }
+
+  // --- The stuck-loop watchdog (watchdog.h). ---
+  // A task step or callback that keeps the loop from returning to its poll for longer than
+  // this is reported from the watchdog thread while it still runs. Zero turns it off for
+  // this loop. Default: 1 s (WEFT_STUCK_THRESHOLD_MS in the environment overrides it; 0 is
+  // off). Any thread.
+  void set_stuck_threshold(Duration d);
+  Duration stuck_threshold() const {
+    return Duration(stuck_threshold_.load(std::memory_order_relaxed));
+  }
+  // What the watchdog reads, any thread: the number of the batch of ready items running (or
+  // last run: it moves each time the loop comes back from its poll with work), and, when the
+  // item running is a task step, the task's id and its coroutine's name (a string with
+  // static storage, so safe to read after the task is gone); nullptr for a callback.
+  uint64_t step_seq() const { return step_seq_.load(std::memory_order_relaxed); }
+  const char* step_coroutine() const { return step_coroutine_.load(std::memory_order_acquire); }
+  uint64_t step_task_id() const { return step_task_id_.load(std::memory_order_relaxed); }
+  // Called by a task step as it starts (two plain stores).
+  void publish_task_step(uint64_t task_id, const char* coroutine) {
+    step_task_id_.store(task_id, std::memory_order_relaxed);
+    step_coroutine_.store(coroutine, std::memory_order_release);
+  }
+  // Called by a callback as it starts (one plain store).
+  void publish_callback_step() { step_coroutine_.store(nullptr, std::memory_order_relaxed); }
 
   // --- Counters, readable from any thread at any time (relaxed). ---
   struct Stats {
@@ -145,8 +196,17 @@ class EventLoop {
     uint64_t remote_items = 0;  // items received from other threads (the inbox)
     size_t ready = 0;           // ready items waiting
     size_t timers = 0;          // armed timers
+    // How long each park lasted (the loop blocked in epoll until I/O, a timer or a wake-up).
+    HistogramSnapshot poll_time;
+    // Scheduling delay, sampled: once every kDelaySampleInterval items run, a probe item is
+    // queued behind the current batch; the time until it runs is what a task woken at
+    // that moment waits for its turn (the rest of the batch, the poll, the timers).
+    HistogramSnapshot sched_delay;
   };
+  static constexpr uint32_t kDelaySampleInterval = 256;  // a power of two
   Stats stats() const;
+  // The counters and histograms as one line of text.
+  std::string stats_text() const;
 
   // --- Introspection. ---
   // Tasks created on this loop that are not done yet.
@@ -205,6 +265,10 @@ class EventLoop {
  private:
   friend void internal::schedule_threadsafe_if_alive(EventLoop*, uint64_t, internal::Runnable*);
   void run_once();
+  // A batch in debug or shuffle mode (event_loop_debug.cc).
+  void run_batch_checked(size_t n);
+  void shuffle_task_steps(size_t n);
+  void run_timed(internal::Runnable* r);
   void enter_run(const char* what);
   void leave_run();
   void check_thread_slow(const char* what) const;
@@ -217,6 +281,20 @@ class EventLoop {
     // Single writer: a load and a store, no read-modify-write.
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
+
+  // The scheduling-delay probe (see Stats::sched_delay).
+  class DelayProbe final : public internal::Runnable {
+   public:
+    explicit DelayProbe(EventLoop* loop) : loop_(loop) {}
+    void run() override;
+    void discard() override { armed = false; }
+    bool armed = false;
+    TimePoint queued_at{};
+
+   private:
+    EventLoop* loop_;
+  };
+  void maybe_sample_delay();
 
   internal::RunQueue ready_;
   internal::Inbox inbox_;
@@ -232,6 +310,10 @@ class EventLoop {
   std::atomic<bool> running_{false};
   bool stopping_ = false;
   bool debug_;
+  bool shuffle_ = false;
+  bool checked_batch_;  // debug_ || shuffle_: one test per batch
+  uint64_t shuffle_state_ = 0;
+  Duration slow_callback_duration_ = std::chrono::milliseconds(100);
   // Atomic because check_thread_slow() reads it from other threads (that is its purpose):
   // written before `running_` is set (release), read after `running_` is seen (acquire).
   std::atomic<std::thread::id> thread_id_{};
@@ -244,6 +326,14 @@ class EventLoop {
   internal::WorkSource* source_ = nullptr;
   Duration spin_before_park_{};
   bool did_work_ = false;  // the last step ran something
+  // The watchdog's view (see step_seq()): written by the loop with plain stores.
+  std::atomic<uint64_t> step_seq_{0};
+  std::atomic<const char*> step_coroutine_{nullptr};
+  std::atomic<uint64_t> step_task_id_{0};
+  std::atomic<Duration::rep> stuck_threshold_;
+  LatencyHistogram poll_time_;
+  LatencyHistogram sched_delay_;
+  DelayProbe delay_probe_{this};
   std::atomic<uint64_t> items_run_{0};
   std::atomic<uint64_t> parks_{0};
   std::atomic<uint64_t> remote_items_{0};
@@ -254,6 +344,9 @@ class EventLoop {
 namespace internal {
 // Whether WEFT_DEBUG=1 is set in the environment (read once).
 bool debug_from_environment();
+// The seed of WEFT_SHUFFLE (read once; "1" or "random": a random seed, printed once), or
+// nullopt when it is unset or "0".
+std::optional<uint64_t> shuffle_seed_from_environment();
 // The loop running on this thread; the fast path of EventLoop::current_or_null().
 extern constinit thread_local EventLoop* t_running_loop;
 // The same, read through a call (see current_or_null()).
@@ -263,6 +356,12 @@ void pin_current_task() noexcept;
 // The same loop-liveness registry that lets a future outliving its loop report safely:
 // returns whether `loop` is a live EventLoop.
 bool loop_is_alive(const EventLoop* loop);
+// A thread id as text (for messages).
+std::string thread_name(std::thread::id id);
+// Calls visit(loop, serial) for every live loop, under the registry's lock: no loop can be
+// destroyed meanwhile. `visit` must be quick and must not call the functions of this
+// registry (loop_is_alive, loop_serial, schedule_threadsafe_if_alive).
+void for_each_live_loop(absl::FunctionRef<void(EventLoop*, uint64_t)> visit);
 // The serial number the registry gave `loop` (unique for the process), or 0 if `loop` is not
 // a live EventLoop. Any thread.
 uint64_t loop_serial(const EventLoop* loop);

@@ -8,18 +8,10 @@
 #include <typeinfo>
 
 #include "loop/errors.h"
+#include "loop/type_name.h"
 
 namespace weft {
-namespace {
-
-std::string demangle(const char* name) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status),
-                                              std::free);
-  return status == 0 && out ? std::string(out.get()) : std::string(name);
-}
-
-}  // namespace
+using internal::demangle;
 
 std::string ExceptionContext::exception_text() const {
   if (!exception) return "";
@@ -50,6 +42,16 @@ std::string ExceptionContext::to_string() const {
   field("coroutine", coroutine);
   field("created at", source);
   field("exception", exception_text());
+  if (!stack.empty()) {
+    out += "\n  stack (innermost first):";
+    size_t start = 0;
+    while (start < stack.size()) {
+      size_t end = stack.find('\n', start);
+      if (end == std::string::npos) end = stack.size();
+      out += "\n    " + stack.substr(start, end - start);
+      start = end + 1;
+    }
+  }
   return out;
 }
 

@@ -26,6 +26,9 @@ struct ExceptionContext {
   std::string coroutine;
   // Where the object concerned was created ("file.cc:42 in fn"), when known.
   std::string source;
+  // A short symbolised stack, one frame per line, innermost first (debug mode's "coroutine
+  // ... was never awaited": where the Coro was dropped), or "".
+  std::string stack;
 
   // The exception's type and message ("std::runtime_error: boom"), or "" when none.
   std::string exception_text() const;

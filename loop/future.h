@@ -9,7 +9,9 @@
 // moves it out (required for move-only T).
 //
 // Thread-safety: owning loop only (the loop that created it): set_result, set_exception,
-// cancel, add_done_callback. Done-callbacks run on that loop, scheduled with call_soon.
+// cancel, add_done_callback. In debug mode set_result, set_exception and cancel called from
+// another thread while the loop runs raise RuntimeError naming both threads and what to use
+// instead (loop.call_soon_threadsafe). Done-callbacks run on that loop, scheduled with call_soon.
 // To complete a future from another thread, post the call with loop.call_soon_threadsafe.
 //
 // Misuse: set_result/set_exception on a done future and result() on a pending one raise
@@ -82,22 +84,25 @@ class Future {
   template <class U = T>
     requires(!std::is_void_v<T>)
   void set_result(U&& value) {
-    s_->check_pending("set_result");
+    s_->check_pending("Future.set_result");
     s_->slot().set(std::forward<U>(value));
     s_->finish();
   }
   void set_result()
     requires std::is_void_v<T>
   {
-    s_->check_pending("set_result");
+    s_->check_pending("Future.set_result");
     s_->finish();
   }
   void set_exception(std::exception_ptr e) {
-    s_->check_pending("set_exception");
+    s_->check_pending("Future.set_exception");
     s_->finish_exception(std::move(e));
   }
   // Returns false if the future was already done.
-  bool cancel(std::string msg = "") { return s_->cancel(std::move(msg)); }
+  bool cancel(std::string msg = "") {
+    s_->check_loop_thread("Future.cancel");
+    return s_->cancel(std::move(msg));
+  }
 
   // Schedules fn(Future&) with call_soon when the future is done (at once if it is).
   // Returns an id for remove_done_callback.

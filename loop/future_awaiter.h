@@ -36,6 +36,9 @@ bool on_loop_thread(const EventLoop* loop);
 void register_waiter_remotely(FutureBase* future, TaskBase* task);
 // Cancels `future` from its own loop thread.
 void cancel_remotely(FutureBase* future, const std::string& msg);
+// `future` for the task dump: its description on its own loop; from another loop only what
+// cannot change under our feet (a task's id and coroutine), and which loop it is on.
+std::string describe_awaited(const FutureBase* future);
 
 // `State` is FutureState<T> or TaskState<T>; it has FutureBase as a base and a
 // ResultSlot<T> reachable as slot(). `kMove`: the awaited handle was an rvalue, so the
@@ -84,6 +87,8 @@ class FutureAwaiter final : public WaitCanceller {
       return state_->slot().get();
     }
   }
+
+  std::string describe_wait() const override { return describe_awaited(state_); }
 
   bool cancel_wait(const std::string& msg) override {
     if (!remote_) return state_->cancel(msg);

@@ -80,7 +80,10 @@ std::exception_ptr FutureBase::exception() {
   return exception_;
 }
 
+void FutureBase::check_loop_thread(const char* what) const { loop()->check_thread(what); }
+
 void FutureBase::check_pending(const char* what) const {
+  check_loop_thread(what);
   if (state() != State::kPending) {
     throw InvalidStateError(std::string(what) + "() on " + describe() +
                             ": a future can be completed only once; check done() first");
@@ -172,6 +175,18 @@ bool FutureBase::add_waiter(TaskBase* task) {
   if (!callbacks_) callbacks_ = std::make_unique<std::vector<Callback>>();
   callbacks_->push_back(Callback{0, task, nullptr, nullptr});
   return true;
+}
+
+std::vector<TaskBase*> FutureBase::waiters() const {
+  MaybeSpinGuard guard(lock_, shared_);
+  std::vector<TaskBase*> out;
+  if (first_waiter_) out.push_back(first_waiter_);
+  if (callbacks_) {
+    for (const Callback& c : *callbacks_) {
+      if (c.waiter) out.push_back(c.waiter);
+    }
+  }
+  return out;
 }
 
 bool FutureBase::remove_waiter(TaskBase* task) {

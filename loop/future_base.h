@@ -84,8 +84,12 @@ class FutureBase : public UsesFrameAllocator {
   // asyncio Future.exception(): the stored exception or nullptr; throws like check_result()
   // for pending and cancelled futures.
   std::exception_ptr exception();
-  // Raises InvalidStateError unless pending. `what` names the caller for the message.
+  // Raises InvalidStateError unless pending (and, in debug mode, RuntimeError when called
+  // from another thread than the loop's, check_loop_thread). `what` names the caller.
   void check_pending(const char* what) const;
+  // In debug mode, raises RuntimeError if called from another thread than the one running
+  // the future's loop (EventLoop::check_thread).
+  void check_loop_thread(const char* what) const;
 
   // Completion. Each wakes the awaiting tasks and schedules the done-callbacks.
   void finish();  // the result is already stored by the typed subclass
@@ -101,6 +105,9 @@ class FutureBase : public UsesFrameAllocator {
   // false, registering nothing, if the future is already done.
   bool add_waiter(TaskBase* task);
   bool remove_waiter(TaskBase* task);
+  // The tasks awaiting this future, in the order they registered (the task dump's
+  // "awaited by"). Owning loop only (any thread for a shared future).
+  std::vector<TaskBase*> waiters() const;
 
   // Marks the exception as seen, so that it is not reported as never retrieved.
   void mark_retrieved() { exception_retrieved_ = true; }
@@ -135,7 +142,7 @@ class FutureBase : public UsesFrameAllocator {
   bool shared_ = false;
 
  protected:
-  SpinLock lock_;  // used only when shared_
+  mutable SpinLock lock_;  // used only when shared_
   // The first waiter is stored inline: most futures have exactly one awaiting task.
   TaskBase* first_waiter_ = nullptr;
   std::unique_ptr<std::vector<Callback>> callbacks_;

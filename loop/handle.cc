@@ -7,6 +7,7 @@ namespace internal {
 
 void CallbackNode::run() {
   queued = false;
+  loop_->publish_callback_step();
   if (!cancelled()) {
     try {
       fn_();

@@ -39,6 +39,9 @@ struct RunOptions {
   size_t threads = 1;
   // Debug mode for the loops; unset: WEFT_DEBUG from the environment.
   std::optional<bool> debug;
+  // The stuck-loop watchdog's threshold (watchdog.h); 0: off; unset: the default (1 s, or
+  // WEFT_STUCK_THRESHOLD_MS).
+  std::optional<Duration> stuck_threshold;
 };
 
 namespace internal {
@@ -90,6 +93,7 @@ T run(Coro<T> main, RunOptions options = {}) {
   internal::check_no_running_loop("weft::run");
   EventLoop loop;
   if (options.debug) loop.set_debug(*options.debug);
+  if (options.stuck_threshold) loop.set_stuck_threshold(*options.stuck_threshold);
   Task<T> task = loop.create_task(std::move(main));
   // Ctrl-C: the first cancels `task`, the second stops the loop (loop/signals.h).
   internal::RunnerSigint sigint(loop, *task.base());

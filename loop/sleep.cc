@@ -1,5 +1,6 @@
 #include "loop/sleep.h"
 
+#include "absl/strings/str_format.h"
 #include "loop/event_loop.h"
 
 namespace weft::internal {
@@ -22,6 +23,12 @@ void SleepAwaiter::await_suspend(TaskBase& task) {
   }
   loop->timer_heap().push(this, loop->time() + delay);
   task.set_waiting_on(this);
+}
+
+std::string SleepAwaiter::describe_wait() const {
+  if (!in_heap()) return "sleep (due: waking up)";
+  auto left = std::chrono::duration<double>(deadline() - task_->loop()->time());
+  return absl::StrFormat("sleep (due in %.3f s)", left.count());
 }
 
 void SleepAwaiter::on_due() { task_->wake_from_wait(); }

@@ -36,6 +36,7 @@ class SleepAwaiter final : public TimerBase, public WaitCanceller {
     if (task_ && cancel_msg_) throw CancelledError(*cancel_msg_);
   }
 
+  std::string describe_wait() const override;
   void on_due() override;
   bool cancel_wait(const std::string& msg) override;
 

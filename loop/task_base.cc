@@ -2,12 +2,14 @@
 
 #include <atomic>
 #include <mutex>
+#include <typeinfo>
 #include <utility>
 
 #include "absl/strings/str_format.h"
 #include "loop/coro.h"
 #include "loop/errors.h"
 #include "loop/event_loop.h"
+#include "loop/type_name.h"
 #include "loop/work_source.h"
 
 namespace weft::internal {
@@ -156,6 +158,7 @@ void TaskBase::run() {
   EventLoop* loop = this->loop();
   TaskBase* outer = loop->current_task();
   loop->set_current_task(this);
+  loop->publish_task_step(id_, site_.function);
   resume_point_.resume();
   loop->set_current_task(outer);
   if (root_.done()) {
@@ -439,6 +442,21 @@ std::coroutine_handle<> TaskBase::foreign_waker() {
                                                    std::memory_order_release);
   return waker_;
 }
+
+bool TaskBase::readable_here() const {
+  if (current_task_or_null() == this) return true;
+  EventLoop* here = t_running_loop;
+  if (!spawned_) return loop() == here;
+  std::lock_guard<SpinLock> guard(lock_);
+  return pinned_ && loop() == here;
+}
+
+bool TaskBase::waiting_on_foreign() const {
+  return waker_ && WakerCoroutine::of(waker_).promise().state.load(std::memory_order_acquire) ==
+                       WakerCoroutine::kArmed;
+}
+
+std::string WaitCanceller::describe_wait() const { return readable_type_name(typeid(*this)); }
 
 void TaskBase::disarm_foreign_waker() {
   if (waker_) {

@@ -78,6 +78,10 @@ class WaitCanceller {
   // which then sees CancelledError); false if it cannot, in which case the cancellation is
   // delivered at the next suspension point.
   virtual bool cancel_wait(const std::string& msg) = 0;
+  // What the task waits on, for the task dump (introspect.h): "<Task pending name='x' ...>",
+  // "sleep (due in 0.500 s)". Called on the task's loop thread. The default is the
+  // awaiter's type name.
+  virtual std::string describe_wait() const;
 
  protected:
   ~WaitCanceller() = default;
@@ -150,6 +154,20 @@ class TaskBase : public FutureBase, public Runnable {
   std::coroutine_handle<> foreign_waker();
   // The foreign awaitable declined to suspend (or threw): it will not resume the waker.
   void disarm_foreign_waker();
+
+  // --- Introspection (introspect.h). Owning loop only. ---
+  // The root coroutine's promise while the task has frames (not done), else nullptr. The
+  // await chain is root -> child() -> ... (coro.h).
+  const CoroPromiseBase* chain_root() const { return root_ ? root_promise_ : nullptr; }
+  const WaitCanceller* waiting_on() const { return waiting_on_; }
+  // Suspended on a foreign awaitable (one that received the task's waker).
+  bool waiting_on_foreign() const;
+  bool started() const { return started_; }
+  // Whether this thread may read the task's chain, waiting_on() and name: the task runs only
+  // on the calling thread's loop (a create_task, or a spawned task pinned to this loop), or
+  // it is this thread's current task. A spawned task that may still migrate can be running
+  // on another loop at any moment, while it sits in its home loop's list. Any thread.
+  bool readable_here() const;
 
   // --- Loop bookkeeping. ---
   // The closing loop drops a task that is still pending: destroy its coroutine frames

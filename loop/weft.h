@@ -16,15 +16,18 @@
 #include "loop/gather.h"
 #include "loop/handle.h"
 #include "loop/os_error.h"
+#include "loop/introspect.h"
 #include "loop/outcome.h"
 #include "loop/run.h"
 #include "loop/shield.h"
 #include "loop/signals.h"
 #include "loop/sleep.h"
 #include "loop/task.h"
+#include "loop/task_dump_signal.h"
 #include "loop/task_group.h"
 #include "loop/timeout.h"
 #include "loop/wait.h"
 #include "loop/wait_for.h"
+#include "loop/watchdog.h"
 
 #endif  // WEFT_LOOP_WEFT_H_

@@ -163,6 +163,8 @@ class Runtime::Worker final : public internal::WorkSource {
     s.parks = l.parks;
     s.remote_wakes = l.remote_items;
     s.ready = l.ready;
+    s.poll_time = l.poll_time;
+    s.sched_delay = l.sched_delay;
     s.steals = steals_.load(std::memory_order_relaxed);
     s.stolen_tasks = stolen_tasks_.load(std::memory_order_relaxed);
     s.stolen_from = stolen_from_.load(std::memory_order_relaxed);
@@ -241,6 +243,7 @@ void run_on_runtime(Coro<void> main, const RunOptions& options) {
   RuntimeOptions rt_options;
   rt_options.threads = options.threads;
   rt_options.debug = options.debug;
+  rt_options.stuck_threshold = options.stuck_threshold;
   Runtime rt(rt_options);
   rt.block_on(std::move(main));
 }
@@ -263,6 +266,7 @@ Runtime::Runtime(RuntimeOptions options) {
     EventLoop& loop = workers_.back()->loop();
     loop.set_spin_before_park(options.spin_before_park);
     if (options.debug) loop.set_debug(*options.debug);
+    if (options.stuck_threshold) loop.set_stuck_threshold(*options.stuck_threshold);
   }
   // Start the threads only once every worker exists: a thief reads workers_.
   for (auto& w : workers_) w->start();
@@ -342,6 +346,27 @@ std::vector<Runtime::LoopStats> Runtime::stats() const {
   return out;
 }
 
+std::vector<TaskRef> Runtime::all_tasks(Duration timeout) {
+  std::vector<TaskRef> out;
+  TimePoint deadline = Clock::now() + timeout;
+  for (auto& w : workers_) {
+    Duration left = std::max(Duration::zero(), deadline - Clock::now());
+    std::vector<TaskRef> part = all_tasks_threadsafe(w->loop(), left);
+    for (TaskRef& t : part) out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::string Runtime::dump_tasks(Duration timeout) {
+  std::string out;
+  TimePoint deadline = Clock::now() + timeout;
+  for (auto& w : workers_) {
+    Duration left = std::max(Duration::zero(), deadline - Clock::now());
+    out += dump_tasks_threadsafe(w->loop(), left);
+  }
+  return out;
+}
+
 std::string Runtime::stats_text() const {
   std::string out;
   std::vector<LoopStats> all = stats();
@@ -349,9 +374,11 @@ std::string Runtime::stats_text() const {
     const LoopStats& s = all[i];
     out += absl::StrFormat(
         "loop %d: tasks_run=%d steals=%d stolen_tasks=%d stolen_from=%d parks=%d "
-        "remote_wakes=%d injection_pulls=%d queue_depth=%d ready=%d\n",
+        "remote_wakes=%d injection_pulls=%d queue_depth=%d ready=%d poll_time: %s; "
+        "sched_delay (sampled): %s\n",
         i, s.tasks_run, s.steals, s.stolen_tasks, s.stolen_from, s.parks, s.remote_wakes,
-        s.injection_pulls, s.queue_depth, s.ready);
+        s.injection_pulls, s.queue_depth, s.ready, s.poll_time.summary(),
+        s.sched_delay.summary());
   }
   return out;
 }

@@ -50,6 +50,7 @@
 
 #include "loop/coro.h"
 #include "loop/event_loop.h"
+#include "loop/introspect.h"
 #include "loop/run.h"
 #include "loop/task.h"
 #include "scheduler/injection_queue.h"
@@ -64,6 +65,9 @@ struct RuntimeOptions {
   Duration spin_before_park = std::chrono::microseconds(50);
   // Debug mode for every loop; unset: WEFT_DEBUG from the environment.
   std::optional<bool> debug;
+  // The stuck-loop watchdog's threshold for every loop (loop/watchdog.h); 0: off; unset:
+  // the default (1 s, or WEFT_STUCK_THRESHOLD_MS).
+  std::optional<Duration> stuck_threshold;
 };
 
 class Runtime {
@@ -79,6 +83,8 @@ class Runtime {
     uint64_t injection_pulls = 0;  // tasks taken from the injection queue
     size_t queue_depth = 0;        // spawned tasks waiting in the loop's stealable queue
     size_t ready = 0;              // items in the loop's ready queue
+    HistogramSnapshot poll_time;   // EventLoop::Stats::poll_time
+    HistogramSnapshot sched_delay;  // EventLoop::Stats::sched_delay (sampled)
   };
 
   explicit Runtime(RuntimeOptions options = {});
@@ -102,6 +108,15 @@ class Runtime {
   // through the injection queue.
   template <class T>
   Task<T> spawn(Coro<T> coro, std::string name = "");
+
+  // The pending tasks of every loop (loop 0's first), each list taken on its loop's own
+  // thread (all_tasks_threadsafe, loop/introspect.h). Any thread; from a loop of this Runtime
+  // its own loop is read directly and the others are waited for. Raises TimeoutError if a
+  // loop does not answer within `timeout` (it is stuck, or it waits for the caller).
+  std::vector<TaskRef> all_tasks(Duration timeout = std::chrono::seconds(1));
+  // The task dump of every loop, each made on its own thread (dump_tasks_threadsafe); a loop
+  // that does not answer within `timeout` is reported as such. Any thread.
+  std::string dump_tasks(Duration timeout = std::chrono::seconds(1));
 
   std::vector<LoopStats> stats() const;
   // The counters as text, one line per loop.

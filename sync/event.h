@@ -17,6 +17,8 @@
 #define WEFT_SYNC_EVENT_H_
 
 #include <atomic>
+#include <cassert>
+#include <optional>
 
 #include "loop/task_base.h"
 #include "sync/internal/waiter_list.h"
@@ -30,21 +32,31 @@ class Event {
   Event& operator=(const Event&) = delete;
   ~Event();
 
-  class WaitAwaiter : public internal::Waiter {
+  // Its Waiter is made only if it has to wait.
+  class WaitAwaiter {
    public:
     explicit WaitAwaiter(Event& event) noexcept : event_(&event) {}
-    WaitAwaiter(WaitAwaiter&& other) noexcept : Waiter(std::move(other)), event_(other.event_) {}
+    // Only before it is awaited (e.g. into a wait_for).
+    WaitAwaiter(WaitAwaiter&& other) noexcept : event_(other.event_) {
+      assert(!other.waiter_ && "an awaiter is moved only before it is awaited");
+    }
     ~WaitAwaiter() {
       // A set() that raced with a cancellation grants nothing to hand back: the event
       // stays set for everyone else.
-      withdraw();
+      if (waiter_) waiter_->withdraw();
     }
     bool await_ready() const noexcept { return event_->is_set(); }
-    bool await_suspend(internal::TaskBase& task) { return event_->wait_unless_set(*this, task); }
-    void await_resume() { claim(); }
+    bool await_suspend(internal::TaskBase& task) {
+      return event_->wait_unless_set(waiter_.emplace(), task);
+    }
+    void await_resume() {
+      if (waiter_) waiter_->claim();
+    }
 
    private:
+    struct EventWaiter final : internal::Waiter {};
     Event* event_;
+    std::optional<EventWaiter> waiter_;
   };
 
   // `co_await event.wait()`: returns once the event is set.

@@ -30,7 +30,9 @@
 #define WEFT_SYNC_LOCK_H_
 
 #include <atomic>
+#include <cassert>
 #include <cstdint>
+#include <optional>
 
 #include "loop/task_base.h"
 #include "sync/internal/waiter_list.h"
@@ -50,22 +52,31 @@ class Lock {
   Lock& operator=(const Lock&) = delete;
   ~Lock();
 
-  // `co_await lock.acquire()`: an awaiter; the lock is held once the co_await returns.
-  class AcquireAwaiter : public internal::Waiter {
+  // `co_await lock.acquire()`: an awaiter; the lock is held once the co_await returns. Its
+  // Waiter is made only if it has to wait, so the uncontended path stays two words.
+  class AcquireAwaiter {
    public:
     explicit AcquireAwaiter(Lock& lock) noexcept : lock_(&lock) {}
-    AcquireAwaiter(AcquireAwaiter&& other) noexcept
-        : Waiter(std::move(other)), lock_(other.lock_) {}
+    // Only before it is awaited (e.g. into a wait_for).
+    AcquireAwaiter(AcquireAwaiter&& other) noexcept : lock_(other.lock_) {
+      assert(!other.waiter_ && "an awaiter is moved only before it is awaited");
+    }
     ~AcquireAwaiter() {
-      if (withdraw()) lock_->release();  // granted, then cancelled: pass the lock on
+      if (waiter_ && waiter_->withdraw()) lock_->release();  // granted, then cancelled
     }
     bool await_ready() noexcept { return lock_->try_acquire(); }
-    bool await_suspend(internal::TaskBase& task) { return lock_->acquire_or_wait(*this, task); }
-    void await_resume() { claim(); }
+    bool await_suspend(internal::TaskBase& task) {
+      return lock_->acquire_or_wait(waiter_.emplace(), task);
+    }
+    void await_resume() {
+      if (waiter_) waiter_->claim();
+    }
     Lock& primitive() const noexcept { return *lock_; }
 
    private:
+    struct LockWaiter final : internal::Waiter {};
     Lock* lock_;
+    std::optional<LockWaiter> waiter_;
   };
   using ScopedAwaiter = internal::ScopedAcquire<AcquireAwaiter, Lock>;
 

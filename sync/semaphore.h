@@ -30,7 +30,9 @@
 #define WEFT_SYNC_SEMAPHORE_H_
 
 #include <atomic>
+#include <cassert>
 #include <cstdint>
+#include <optional>
 
 #include "loop/task_base.h"
 #include "sync/internal/waiter_list.h"
@@ -50,22 +52,31 @@ class Semaphore {
   Semaphore& operator=(const Semaphore&) = delete;
   ~Semaphore();
 
-  // `co_await sem.acquire()`: the permit is held once the co_await returns.
-  class AcquireAwaiter : public internal::Waiter {
+  // `co_await sem.acquire()`: the permit is held once the co_await returns. Its Waiter is
+  // made only if it has to wait.
+  class AcquireAwaiter {
    public:
     explicit AcquireAwaiter(Semaphore& sem) noexcept : sem_(&sem) {}
-    AcquireAwaiter(AcquireAwaiter&& other) noexcept
-        : Waiter(std::move(other)), sem_(other.sem_) {}
+    // Only before it is awaited (e.g. into a wait_for).
+    AcquireAwaiter(AcquireAwaiter&& other) noexcept : sem_(other.sem_) {
+      assert(!other.waiter_ && "an awaiter is moved only before it is awaited");
+    }
     ~AcquireAwaiter() {
-      if (withdraw()) sem_->release();  // granted, then cancelled: the permit returns
+      if (waiter_ && waiter_->withdraw()) sem_->release();  // granted, then cancelled
     }
     bool await_ready() noexcept { return sem_->try_acquire(); }
-    bool await_suspend(internal::TaskBase& task) { return sem_->acquire_or_wait(*this, task); }
-    void await_resume() { claim(); }
+    bool await_suspend(internal::TaskBase& task) {
+      return sem_->acquire_or_wait(waiter_.emplace(), task);
+    }
+    void await_resume() {
+      if (waiter_) waiter_->claim();
+    }
     Semaphore& primitive() const noexcept { return *sem_; }
 
    private:
+    struct SemaphoreWaiter final : internal::Waiter {};
     Semaphore* sem_;
+    std::optional<SemaphoreWaiter> waiter_;
   };
   using ScopedAwaiter = internal::ScopedAcquire<AcquireAwaiter, Semaphore>;
 

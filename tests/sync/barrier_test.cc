@@ -135,6 +135,23 @@ TEST(BarrierTest, CancelledWaiterLeavesTheRound) {
   }(b));
 }
 
+Coro<void> abort_barrier(Barrier& b) { co_await b.abort(); }
+
+TEST(BarrierTest, AbortFromAnotherLoopBreaksWaitersOnEveryLoop) {
+  Runtime rt({.threads = 2});
+  Barrier b(3);
+  auto w0 = run_coroutine_threadsafe(arrive_expect_broken(b), rt.loop(0));
+  auto w1 = run_coroutine_threadsafe(arrive_expect_broken(b), rt.loop(1));
+  sync_test::settle(rt.loop(0));
+  sync_test::settle(rt.loop(1));
+  sync_test::spin_until([&] { return b.n_waiting() == 2; });
+  run_on(rt.loop(1), abort_barrier(b));
+  EXPECT_TRUE(w0.get());
+  EXPECT_TRUE(w1.get());
+  EXPECT_TRUE(b.broken());
+  EXPECT_EQ(b.n_waiting(), 0u);
+}
+
 // Tasks on both loops go through many rounds together; in each round every index appears
 // exactly once.
 Coro<void> run_rounds(Barrier& b, int n, std::vector<std::atomic<int>>& hits) {

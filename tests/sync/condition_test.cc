@@ -175,6 +175,27 @@ TEST(ConditionTest, CancelledWhileReacquiringPassesTheNotificationOn) {
   EXPECT_EQ(order, (std::vector<int>{2}));
 }
 
+Coro<void> wait_forever(Condition& cond) {
+  LockGuard guard = co_await cond.scoped();
+  co_await cond.wait();
+}
+
+TEST(ConditionTest, FrameDestroyedWhileWaitingLeavesTheQueue) {
+  Condition cond;
+  {
+    EventLoop loop;
+    loop.set_exception_handler([](EventLoop&, const ExceptionContext&) {});
+    Task<void> t = loop.create_task(wait_forever(cond));
+    loop.run_until_complete(yield_once());
+    EXPECT_FALSE(cond.locked());  // released by the waiting task
+    loop.close();                 // abandons it while it waits for a notification
+  }
+  ASSERT_TRUE(cond.try_acquire());
+  cond.notify_all();  // nobody left to notify
+  cond.release();
+  EXPECT_FALSE(cond.locked());
+}
+
 // --- Across loops. ---
 
 struct Shared {

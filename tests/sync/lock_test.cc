@@ -124,6 +124,20 @@ TEST(LockTest, ScopedGuardReleasesOnEveryExitPath) {
   EXPECT_FALSE(lock.locked());
 }
 
+TEST(LockTest, DetachedGuardLeavesTheReleaseToTheCaller) {
+  Lock lock;
+  run([](Lock& lock) -> Coro<void> {
+    {
+      LockGuard guard = co_await lock.scoped();
+      EXPECT_EQ(guard.detach(), &lock);
+      EXPECT_FALSE(guard.owns());
+    }
+    EXPECT_TRUE(lock.locked());  // the guard let go without releasing
+    lock.release();
+  }(lock));
+  EXPECT_FALSE(lock.locked());
+}
+
 TEST(LockTest, ScopedGuardWorksWithAsyncWith) {
   Lock lock;
   int seen = run([](Lock& lock) -> Coro<int> {
@@ -385,11 +399,11 @@ struct StressTask {
 
 Coro<void> contend(Lock& lock, long& counter, StressTask& me, int n) {
   for (int i = 0; i < n; ++i) {
-    co_await lock.acquire();
+    // The guard: a cancellation may also land while the lock is held, at the yield.
+    LockGuard guard = co_await lock.scoped();
     ++counter;
     ++me.successes;
     if (i % 3 == 0) co_await yield_once();
-    lock.release();
   }
 }
 
@@ -448,6 +462,24 @@ TEST(LockTest, FrameDestroyedWhileWaitingLeavesTheQueue) {
     loop.close();  // abandons t while it waits
   }
   lock.release();  // nobody waits any more: free
+  EXPECT_FALSE(lock.locked());
+}
+
+TEST(LockTest, ClosingALoopWithTheHolderAndAWaiterFreesTheLock) {
+  // The holder's guard releases as its frame is destroyed, handing the lock to the waiter
+  // whose frame is destroyed next: the grant comes back and the lock ends free.
+  Lock lock;
+  bool entered = false;
+  {
+    EventLoop loop;
+    loop.set_exception_handler([](EventLoop&, const ExceptionContext&) {});
+    Task<void> holder = loop.create_task(guarded_sleep(lock, entered));
+    Task<void> waiter = loop.create_task(acquire_only(lock));
+    loop.run_until_complete(yield_once());
+    EXPECT_TRUE(entered);
+    EXPECT_TRUE(lock.locked());
+    loop.close();
+  }
   EXPECT_FALSE(lock.locked());
 }
 

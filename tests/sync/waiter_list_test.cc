@@ -12,9 +12,8 @@
 #include <vector>
 
 #include "loop/weft.h"
-#include "scheduler/run_coroutine_threadsafe.h"
 #include "scheduler/runtime.h"
-#include "tests/scheduler/loop_thread.h"
+#include "tests/sync/sync_test_util.h"
 
 namespace weft {
 namespace {
@@ -25,11 +24,9 @@ using internal::Waiter;
 using internal::Wakeups;
 using testing::Notification;
 
-#if defined(__SANITIZE_THREAD__) || defined(THREAD_SANITIZER) || defined(ADDRESS_SANITIZER)
-constexpr int kScale = 10;
-#else
-constexpr int kScale = 1;
-#endif
+using sync_test::kScale;
+using sync_test::run_on;
+using sync_test::yield_once;
 
 class IntChannel {
  public:
@@ -102,7 +99,6 @@ class IntChannel {
 
 Coro<int> get_one(IntChannel& ch) { co_return co_await ch.get(); }
 
-Coro<void> yield_once() { co_await sleep(std::chrono::seconds(0)); }
 
 Coro<void> get_into(IntChannel& ch, std::vector<int>& out) { out.push_back(co_await ch.get()); }
 
@@ -202,12 +198,6 @@ TEST(WaiterListTest, FrameDestroyedWhileWaitingUnlinks) {
   EXPECT_EQ(ch.get_nowait(), 3);
 }
 
-// Runs `make()` as a task on `loop` and waits for it from this plain thread.
-template <class T>
-T run_on(EventLoop& loop, Coro<T> coro) {
-  return run_coroutine_threadsafe(std::move(coro), loop).get();
-}
-
 struct CrossLoop {
   IntChannel ch;
   Task<int> waiter;
@@ -230,7 +220,7 @@ Coro<bool> waiter_was_cancelled(CrossLoop& c) {
 Coro<int> waiter_result(CrossLoop& c) { co_return co_await c.waiter; }
 
 void wait_until_waiting(IntChannel& ch, size_t n) {
-  while (ch.waiting() != n) std::this_thread::yield();
+  sync_test::spin_until([&] { return ch.waiting() == n; });
 }
 
 TEST(WaiterListTest, GrantFromAnotherThreadWakesTheWaiter) {
@@ -250,18 +240,11 @@ TEST(WaiterListTest, GrantedThenCancelledAcrossThreads) {
   CrossLoop c;
   run_on(rt.loop(1), start_waiter(c));
   wait_until_waiting(c.ch, 1);
-  Notification holding, granted, cancelled;
-  rt.loop(1).call_soon_threadsafe([&] {
-    holding.notify();
-    granted.wait();
-    c.waiter.cancel();
-    cancelled.notify();
-  });
-  holding.wait();
-  c.ch.put(11);
-  EXPECT_EQ(c.ch.waiting(), 0u);
-  granted.notify();
-  cancelled.wait();
+  {
+    sync_test::LoopHold hold(rt.loop(1), [&] { c.waiter.cancel(); });
+    c.ch.put(11);
+    EXPECT_EQ(c.ch.waiting(), 0u);
+  }
   EXPECT_TRUE(run_on(rt.loop(1), waiter_was_cancelled(c)));
   EXPECT_EQ(c.ch.get_nowait(), 11);
 }

@@ -1,0 +1,108 @@
+// EventLoop's checked batch: debug mode's slow-callback report and shuffle mode. Kept out of
+// event_loop.cc's hot path: run_once comes here only when one of the two is on.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "loop/event_loop.h"
+#include "loop/task_base.h"
+
+namespace weft {
+namespace internal {
+namespace {
+
+// splitmix64: small state, good enough to permute a batch.
+uint64_t next_random(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+std::optional<uint64_t> shuffle_seed_from_environment() {
+  static const std::optional<uint64_t> seed = []() -> std::optional<uint64_t> {
+    const char* v = std::getenv("WEFT_SHUFFLE");
+    if (v == nullptr || *v == '\0' || std::strcmp(v, "0") == 0) return std::nullopt;
+    uint64_t s = 0;
+    if (std::strcmp(v, "1") == 0 || std::strcmp(v, "random") == 0 || !absl::SimpleAtoi(v, &s)) {
+      s = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
+    }
+    std::fprintf(stderr, "weft: shuffle mode, seed %llu (replay with WEFT_SHUFFLE=%llu)\n",
+                 static_cast<unsigned long long>(s), static_cast<unsigned long long>(s));
+    return s;
+  }();
+  return seed;
+}
+
+}  // namespace internal
+
+using internal::Runnable;
+using internal::TaskBase;
+
+void EventLoop::enable_shuffle(uint64_t seed) {
+  shuffle_ = true;
+  checked_batch_ = true;
+  shuffle_state_ = seed;
+}
+
+void EventLoop::run_batch_checked(size_t n) {
+  if (shuffle_) shuffle_task_steps(n);
+  while (n-- > 0) {
+    Runnable* r = ready_.pop_front();
+    if (debug_) {
+      run_timed(r);
+    } else {
+      r->run();
+    }
+  }
+}
+
+void EventLoop::shuffle_task_steps(size_t n) {
+  // The first n items leave the queue and come back to its front in the same places, except
+  // that the task steps among them are permuted (Fisher-Yates).
+  std::vector<Runnable*> batch(n);
+  std::vector<size_t> task_slots;
+  for (size_t i = 0; i < n; ++i) {
+    batch[i] = ready_.pop_front();
+    if (dynamic_cast<TaskBase*>(batch[i]) != nullptr) task_slots.push_back(i);
+  }
+  for (size_t i = task_slots.size(); i > 1; --i) {
+    size_t j = internal::next_random(shuffle_state_) % i;
+    std::swap(batch[task_slots[i - 1]], batch[task_slots[j]]);
+  }
+  for (size_t i = n; i > 0; --i) ready_.push_front(batch[i - 1]);
+}
+
+void EventLoop::run_timed(Runnable* r) {
+  // A task is described before its step: after it, the task may be gone (its last step) or,
+  // if spawned, running on another loop already.
+  TaskBase* task = dynamic_cast<TaskBase*>(r);
+  ExceptionContext ctx;
+  if (task) {
+    ctx.task = task->name();
+    ctx.future = task->describe();
+    const internal::CoroSite& site = task->site();
+    ctx.source = absl::StrFormat("%s:%d in %s", site.file, site.line, site.function);
+  } else {
+    ctx.handle = "<Handle>";
+  }
+  TimePoint start = Clock::now();
+  r->run();
+  Duration took = Clock::now() - start;
+  if (took < slow_callback_duration_) return;
+  double secs = std::chrono::duration<double>(took).count();
+  ctx.message = absl::StrFormat("Executing %s took %.3f seconds", task ? ctx.future : ctx.handle,
+                                secs);
+  call_exception_handler(ctx);
+}
+
+}  // namespace weft
