@@ -21,7 +21,10 @@ void AsyncGenPromiseBase::on_first_resume() {
   started_ = true;
   // asyncio's firstiter hook: the loop learns of the generator so that its shutdown can
   // close it if it is abandoned mid-way.
-  if (EventLoop* loop = EventLoop::current_or_null()) loop->asyncgens().add(this);
+  if (EventLoop* loop = EventLoop::current_or_null()) {
+    pin_current_task();  // the loop's registry holds the generator
+    loop->asyncgens().add(this);
+  }
 }
 
 void AsyncGenPromiseBase::destroy_frame() {

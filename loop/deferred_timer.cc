@@ -27,12 +27,14 @@ class DeferredTimer::Node final : public Runnable {
 };
 
 void DeferredTimer::arm(EventLoop* loop, TimePoint when) {
+  pin_current_task();  // the timer lives in this loop's heap
   disarm();
   loop_ = loop;
   loop->timer_heap().push(this, when);
 }
 
 void DeferredTimer::fire_soon(EventLoop* loop) {
+  pin_current_task();
   disarm();
   loop_ = loop;
   on_due();

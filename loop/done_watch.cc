@@ -1,8 +1,11 @@
 #include "loop/done_watch.h"
 
+#include "loop/task_base.h"
+
 namespace weft::internal {
 
 uint32_t DoneWatch::watch(FutureBase* f) {
+  pin_current_task();  // the callbacks come back to this loop, to this frame
   if (!link_) link_ = new Link(this);
   auto index = static_cast<uint32_t>(entries_.size());
   f->ref();

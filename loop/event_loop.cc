@@ -107,6 +107,8 @@ EventLoop::~EventLoop() {
   while (!late.empty()) late.pop_front()->discard();
 }
 
+EventLoop* internal::running_loop_through_call() noexcept { return internal::t_running_loop; }
+
 EventLoop& EventLoop::current() {
   EventLoop* loop = internal::t_running_loop;
   if (!loop) {
@@ -340,6 +342,7 @@ void EventLoop::schedule_threadsafe(Runnable* r) {
 Handle EventLoop::call_soon(absl::AnyInvocable<void()> fn) {
   check_open("call_soon");
   check_thread("call_soon");
+  internal::pin_current_task();
   auto* node = new internal::CallbackNode(this, std::move(fn), /*refs=*/2);
   ready_.push_back(node);
   return Handle(node);
@@ -355,12 +358,14 @@ Handle EventLoop::call_soon_threadsafe(absl::AnyInvocable<void()> fn) {
 TimerHandle EventLoop::call_later(Duration delay, absl::AnyInvocable<void()> fn) {
   check_open("call_later");
   check_thread("call_later");
+  internal::pin_current_task();
   return add_timer(time() + delay, std::move(fn));
 }
 
 TimerHandle EventLoop::call_at(TimePoint when, absl::AnyInvocable<void()> fn) {
   check_open("call_at");
   check_thread("call_at");
+  internal::pin_current_task();
   return add_timer(when, std::move(fn));
 }
 
@@ -373,6 +378,7 @@ TimerHandle EventLoop::add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn
 void EventLoop::set_io(int fd, absl::AnyInvocable<void()> fn, bool reader) {
   check_open(reader ? "add_reader" : "add_writer");
   check_thread(reader ? "add_reader" : "add_writer");
+  internal::pin_current_task();
   auto* node = new internal::CallbackNode(this, std::move(fn), /*refs=*/1);
   if (reader) {
     poller_.set_reader(fd, node);

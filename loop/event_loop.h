@@ -113,6 +113,12 @@ class EventLoop {
   bool remove_reader(int fd);
   bool remove_writer(int fd);
 
+  // --- Unix signals (loop/signals.h). Main thread only. ---
+  // Runs fn on this loop whenever signal `sig` arrives; replaces a previous handler.
+  void add_signal_handler(int sig, absl::AnyInvocable<void()> fn);
+  // Returns whether a handler was registered.
+  bool remove_signal_handler(int sig);
+
   // --- Futures and tasks. Owning loop only. ---
   template <class T = void>
   Future<T> create_future();
@@ -154,6 +160,8 @@ class EventLoop {
   // Any thread: hand a Runnable to the loop. On a closed loop it is discarded.
   void schedule_threadsafe(internal::Runnable* r);
   internal::TimerHeap& timer_heap() { return timers_; }
+  // The epoll poller (FdWatch registers its descriptors here). Owning thread.
+  internal::Poller& poller() { return poller_; }
   // Async generators started on this loop and not finished (for weft::run's shutdown).
   internal::AsyncGenRegistry& asyncgens() { return asyncgens_; }
   internal::TaskBase* current_task() const { return current_task_; }
@@ -248,6 +256,10 @@ namespace internal {
 bool debug_from_environment();
 // The loop running on this thread; the fast path of EventLoop::current_or_null().
 extern constinit thread_local EventLoop* t_running_loop;
+// The same, read through a call (see current_or_null()).
+EventLoop* running_loop_through_call() noexcept;
+// task_base.h; declared here for create_future.
+void pin_current_task() noexcept;
 // The same loop-liveness registry that lets a future outliving its loop report safely:
 // returns whether `loop` is a live EventLoop.
 bool loop_is_alive(const EventLoop* loop);
@@ -261,7 +273,16 @@ uint64_t loop_serial(const EventLoop* loop);
 void schedule_threadsafe_if_alive(EventLoop* loop, uint64_t serial, Runnable* r);
 }  // namespace internal
 
-inline EventLoop* EventLoop::current_or_null() noexcept { return internal::t_running_loop; }
+inline EventLoop* EventLoop::current_or_null() noexcept {
+#if defined(__clang__) && __clang_major__ < 16
+  // clang before 16 may compute a thread_local's address once and keep it across a
+  // coroutine's suspension points, and a spawned task can resume on another thread: inlined
+  // into a coroutine, a plain read could return the loop of the thread the task left.
+  return internal::running_loop_through_call();
+#else
+  return internal::t_running_loop;
+#endif
+}
 
 }  // namespace weft
 
@@ -273,6 +294,7 @@ template <class T>
 Future<T> EventLoop::create_future() {
   check_open("create_future");
   check_thread("create_future");
+  internal::pin_current_task();
   return Future<T>(new internal::FutureState<T>(this));
 }
 }  // namespace weft

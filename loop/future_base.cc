@@ -115,15 +115,15 @@ void FutureBase::complete_as(State s) {
     if (cb.waiter) {
       cb.waiter->wake_from_wait();
     } else {
-      post_callback(std::move(cb.fn));
+      post_callback(std::move(cb.fn), cb.loop);
     }
   }
 }
 
-void FutureBase::post_callback(DoneCallbackFn fn) {
+void FutureBase::post_callback(DoneCallbackFn fn, EventLoop* loop) {
   ref();
   auto call = [self = PostedRef(this), fn = std::move(fn)]() mutable { fn(self.get()); };
-  EventLoop* loop = this->loop();
+  if (!loop) loop = this->loop();
   try {
     if (EventLoop::current_or_null() == loop) {
       loop->call_soon(std::move(call));
@@ -143,11 +143,11 @@ uint64_t FutureBase::add_done_callback(DoneCallbackFn fn) {
     MaybeSpinGuard guard(lock_, shared_);
     if (!done()) {
       if (!callbacks_) callbacks_ = std::make_unique<std::vector<Callback>>();
-      callbacks_->push_back(Callback{id, nullptr, std::move(fn)});
+      callbacks_->push_back(Callback{id, nullptr, std::move(fn), t_running_loop});
       return id;
     }
   }
-  post_callback(std::move(fn));
+  post_callback(std::move(fn), t_running_loop);
   return id;
 }
 
@@ -170,7 +170,7 @@ bool FutureBase::add_waiter(TaskBase* task) {
     return true;
   }
   if (!callbacks_) callbacks_ = std::make_unique<std::vector<Callback>>();
-  callbacks_->push_back(Callback{0, task, nullptr});
+  callbacks_->push_back(Callback{0, task, nullptr, nullptr});
   return true;
 }
 

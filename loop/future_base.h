@@ -15,7 +15,7 @@
 // registers through call_soon_threadsafe (FutureAwaiter). A *shared* future (a spawned task,
 // which can run on any loop of a Runtime) guards its waiter list and its completion with a
 // spin lock, so registration and completion may happen on any thread; its done-callbacks are
-// posted to its loop thread-safely.
+// posted thread-safely to the loop that registered each of them.
 #ifndef WEFT_LOOP_FUTURE_BASE_H_
 #define WEFT_LOOP_FUTURE_BASE_H_
 
@@ -119,10 +119,15 @@ class FutureBase : public UsesFrameAllocator {
     uint64_t id;
     TaskBase* waiter;  // a task to wake, or null for fn
     DoneCallbackFn fn;
+    // Where fn runs: the loop that registered it (a shared future completes on whichever
+    // loop runs it last, and the registrant's state belongs to the registrant's loop); null:
+    // registered from outside any loop, so the future's own loop.
+    EventLoop* loop;
   };
   void complete_as(State s);
-  // Schedules fn on the future's loop (thread-safely when called from another thread).
-  void post_callback(DoneCallbackFn fn);
+  // Schedules fn on `loop`, or the future's loop if null (thread-safely when called from
+  // another thread).
+  void post_callback(DoneCallbackFn fn, EventLoop* loop);
 
   std::atomic<uint32_t> refs_;
   std::atomic<State> state_{State::kPending};

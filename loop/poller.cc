@@ -21,6 +21,10 @@ namespace {
 
 constexpr int kMaxEvents = 256;
 
+// epoll_event.data of a source: the IoSource pointer with the top bit set. Table entries and
+// the eventfd carry the descriptor number (top bits clear).
+constexpr uint64_t kSourceTag = uint64_t{1} << 63;
+
 }  // namespace
 
 Poller::Poller() {
@@ -49,11 +53,13 @@ Poller::~Poller() { close(); }
 
 void Poller::close() {
   for (Watch& w : watches_) {
+    if (w.source) w.source->on_poller_closed();
     if (w.reader) w.reader->unref();
     if (w.writer) w.writer->unref();
     w = Watch{};
   }
   num_watches_ = 0;
+  num_sources_ = 0;
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
   epoll_fd_ = wake_fd_ = -1;
@@ -79,6 +85,12 @@ void Poller::set(int fd, CallbackNode* node, bool reader) {
     watches_.resize(static_cast<size_t>(fd) + 1);
   }
   Watch& w = watches_[fd];
+  if (w.source) {
+    node->unref();
+    throw std::system_error(EEXIST, std::generic_category(),
+                            "add_reader/add_writer: fd " + std::to_string(fd) +
+                                " is watched by an FdWatch (a socket or stream) on this loop");
+  }
   CallbackNode*& slot = reader ? w.reader : w.writer;
   CallbackNode* old = slot;
   bool was_watched = w.reader || w.writer;
@@ -175,8 +187,15 @@ bool Poller::poll(int64_t timeout_ns, RunQueue& ready) {
   }
   bool woke = false;
   for (int i = 0; i < n; ++i) {
-    int fd = events[i].data.fd;
     uint32_t ev = events[i].events;
+    if (events[i].data.u64 & kSourceTag) {
+      auto* source = reinterpret_cast<IoSource*>(events[i].data.u64 & ~kSourceTag);
+      bool error = ev & (EPOLLERR | EPOLLHUP);
+      source->on_io(ev & (EPOLLIN | EPOLLRDHUP) || error, ev & EPOLLOUT || error,
+                    ev & EPOLLRDHUP || error);
+      continue;
+    }
+    int fd = events[i].data.fd;
     if (fd == wake_fd_) {
       uint64_t value;
       while (read(wake_fd_, &value, sizeof value) > 0) {
@@ -191,6 +210,43 @@ bool Poller::poll(int64_t timeout_ns, RunQueue& ready) {
     if (ev & EPOLLOUT || error) queue(w.writer, ready);
   }
   return woke;
+}
+
+void Poller::add_source(int fd, IoSource* source) {
+  if (fd < 0 || fd == wake_fd_) {
+    throw std::system_error(EBADF, std::generic_category(),
+                            "FdWatch: invalid file descriptor " + std::to_string(fd));
+  }
+  if (static_cast<size_t>(fd) < watches_.size() && watches_[fd].events != 0) {
+    throw std::system_error(EEXIST, std::generic_category(),
+                            "FdWatch: fd " + std::to_string(fd) +
+                                " is watched by add_reader/add_writer on this loop");
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = reinterpret_cast<uint64_t>(source) | kSourceTag;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    throw_errno("FdWatch: epoll_ctl(ADD, fd=" + std::to_string(fd) + ")");
+  }
+  if (static_cast<size_t>(fd) >= watches_.size()) watches_.resize(static_cast<size_t>(fd) + 1);
+  // A stale entry (a source removed from another thread, not forgotten yet) is overwritten.
+  if (!watches_[fd].source) ++num_sources_;
+  watches_[fd].source = source;
+}
+
+void Poller::remove_source(int fd, IoSource* source) {
+  epoll_event ev{};
+  // ENOENT/EBADF: the descriptor was closed already, and epoll forgot it by itself.
+  [[maybe_unused]] int rc = epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, &ev);
+  forget_source(fd, source);
+}
+
+void Poller::forget_source(int fd, IoSource* source) {
+  if (fd < 0 || static_cast<size_t>(fd) >= watches_.size()) return;
+  Watch& w = watches_[fd];
+  if (w.source != source) return;
+  w.source = nullptr;
+  --num_sources_;
 }
 
 void Poller::wake() {

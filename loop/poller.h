@@ -6,6 +6,11 @@
 // error or hang-up queues both its reader and its writer, so that the callback sees the error
 // from its own read or write.
 //
+// Edge-triggered sources (FdWatch, fd_watch.h) are the other kind of registration: an
+// IoSource is added once per descriptor lifetime for input, output and hang-up with EPOLLET,
+// and the poller calls on_io() for every edge. No epoll_ctl per wait. A descriptor is either
+// in the table (add_reader/add_writer) or a source, not both (EEXIST).
+//
 // Owner thread only, except wake().
 #ifndef WEFT_LOOP_POLLER_H_
 #define WEFT_LOOP_POLLER_H_
@@ -17,6 +22,21 @@
 #include "loop/runnable.h"
 
 namespace weft::internal {
+
+// Receives the readiness edges of one descriptor registered with Poller::add_source.
+class IoSource {
+ public:
+  // Called inside poll() on the owner thread. `readable` includes hang-up and errors;
+  // `writable` includes errors; `hangup`: the peer closed its side (EPOLLRDHUP), or hang-up
+  // or error. Must not add or remove sources.
+  virtual void on_io(bool readable, bool writable, bool hangup) = 0;
+  // The poller is closing (its loop closes) with the source still registered: the source
+  // must not call remove_source afterwards.
+  virtual void on_poller_closed() = 0;
+
+ protected:
+  ~IoSource() = default;
+};
 
 class Poller {
  public:
@@ -33,7 +53,20 @@ class Poller {
   bool clear_reader(int fd) { return clear(fd, /*reader=*/true); }
   bool clear_writer(int fd) { return clear(fd, /*reader=*/false); }
 
-  bool has_watches() const { return num_watches_ > 0; }
+  bool has_watches() const { return num_watches_ > 0 || num_sources_ > 0; }
+
+  // Registers `source` for fd's input/output/hang-up edges (EPOLLET). The first poll after
+  // this reports the descriptor's current readiness. Throws std::system_error (EEXIST when fd
+  // is already registered, by add_reader/add_writer or another source).
+  void add_source(int fd, IoSource* source);
+  // Unregisters; errors (fd already closed) are ignored. After it returns, no poll calls
+  // the source again.
+  void remove_source(int fd, IoSource* source);
+  // For a removal already done with EPOLL_CTL_DEL by another thread (FdWatch destroyed off
+  // its loop): forget the source without touching epoll (the fd may be reused by now).
+  void forget_source(int fd, IoSource* source);
+  // The epoll descriptor, for FdWatch's removal from a thread that does not run the loop.
+  int epoll_fd() const { return epoll_fd_; }
 
   // Waits for readiness up to timeout_ns (0: just look; negative: no limit) and queues the
   // callbacks of ready descriptors on `ready`. Returns true if wake() was called since the
@@ -51,6 +84,7 @@ class Poller {
     CallbackNode* reader = nullptr;
     CallbackNode* writer = nullptr;
     uint32_t events = 0;  // what epoll currently watches for
+    IoSource* source = nullptr;  // registered by add_source
   };
   void set(int fd, CallbackNode* node, bool reader);
   bool clear(int fd, bool reader);
@@ -61,6 +95,7 @@ class Poller {
   int wake_fd_ = -1;
   std::vector<Watch> watches_;  // indexed by fd: descriptors are small integers
   size_t num_watches_ = 0;
+  size_t num_sources_ = 0;
   bool epoll_pwait2_works_ = true;
 };
 

@@ -10,6 +10,9 @@
 // shutdown_asyncgens, see async_generator.h), and the loop is closed. Returns main's result or rethrows its
 // exception (CancelledError if it was cancelled).
 //
+// Ctrl-C (as asyncio.Runner; loop/signals.h): on the main thread, the first SIGINT cancels
+// the main task and the second stops the loop; either way run raises KeyboardInterrupt.
+//
 // With options.threads > 1 the coroutine runs as the main task of loop 0 of a Runtime of
 // that many loops (scheduler/runtime.h; the program must link //scheduler:runtime, which
 // registers itself here at start-up: loop/ does not depend on scheduler/). spawn() then
@@ -26,6 +29,7 @@
 
 #include "loop/coro.h"
 #include "loop/event_loop.h"
+#include "loop/signals.h"
 #include "loop/task.h"
 
 namespace weft {
@@ -73,13 +77,19 @@ T run(Coro<T> main, RunOptions options = {}) {
   EventLoop loop;
   if (options.debug) loop.set_debug(*options.debug);
   Task<T> task = loop.create_task(std::move(main));
+  // Ctrl-C: the first cancels `task`, the second stops the loop (loop/signals.h).
+  internal::RunnerSigint sigint(loop, *task.base());
   try {
     loop.run_until_done(*task.base());
   } catch (...) {
+    sigint.restore();
     internal::shutdown_loop(loop);
+    if (sigint.hard_stopped()) throw KeyboardInterrupt();
     throw;
   }
+  sigint.restore();
   internal::shutdown_loop(loop);
+  sigint.raise_if_interrupted();
   if constexpr (std::is_void_v<T>) {
     task.result();
   } else if constexpr (std::is_reference_v<T>) {

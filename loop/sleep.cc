@@ -17,7 +17,7 @@ void SleepAwaiter::await_suspend(TaskBase& task) {
   EventLoop* loop = task.loop();
   if (delay <= Duration::zero()) {
     // sleep(0): back of the ready queue; a cancel meanwhile is delivered at resumption.
-    loop->schedule(&task);
+    task.wake();
     return;
   }
   loop->timer_heap().push(this, loop->time() + delay);

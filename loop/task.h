@@ -135,6 +135,7 @@ template <class T>
 Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
   check_open("create_task");
   check_thread("create_task");
+  internal::pin_current_task();
   auto handle = coro.release("wrapped in a Task");
   auto* state = new internal::TaskState<T>(this, handle, std::move(name));  // refs: 2
   adopt_task(state);

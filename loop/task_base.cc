@@ -1,6 +1,7 @@
 #include "loop/task_base.h"
 
 #include <atomic>
+#include <mutex>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -142,8 +143,15 @@ const char* TaskBase::state_name() const {
 }
 
 void TaskBase::run() {
-  if (!root_) return;
-  if (!started_ && !start()) return;
+  if (!root_) {
+    if (release_pending_) leave_task_list();  // posted home after finishing elsewhere
+    return;
+  }
+  if (!started_) {
+    if (!start()) return;
+  } else if (spawned_) {
+    begin_step_spawned(t_running_loop);
+  }
   waiting_on_ = nullptr;
   EventLoop* loop = this->loop();
   TaskBase* outer = loop->current_task();
@@ -152,9 +160,80 @@ void TaskBase::run() {
   loop->set_current_task(outer);
   if (root_.done()) {
     complete();
-  } else if (must_cancel_ && waiting_on_) {
-    deliver_cancel_to_wait();
+    return;  // `this` may be gone
   }
+  if (must_cancel_ && waiting_on_) deliver_cancel_to_wait();
+  if (spawned_) end_step_spawned();  // from here on another loop may run the task
+}
+
+void TaskBase::begin_step_spawned(EventLoop* here) {
+  std::lock_guard<SpinLock> guard(lock_);
+  sched_ = kRunning;
+  EventLoop* last = loop();
+  if (last != here) {
+    if (!cold().home) cold().home = last;  // the first move: the list stays at home
+    set_loop(here);
+  }
+}
+
+void TaskBase::end_step_spawned() {
+  bool pinned;
+  {
+    std::lock_guard<SpinLock> guard(lock_);
+    if (!notified_) {
+      sched_ = kIdle;
+      return;
+    }
+    notified_ = false;
+    sched_ = kQueued;
+    pinned = pinned_;
+  }
+  // On the loop that ran the step (or held it for a cancel).
+  EventLoop* loop = this->loop();
+  if (pinned) {
+    loop->schedule(this);
+  } else {
+    loop->work_source()->push_requeued(this);
+  }
+}
+
+void TaskBase::wake_spawned() {
+  bool pinned;
+  {
+    std::lock_guard<SpinLock> guard(lock_);
+    if (sched_ == kRunning) {
+      notified_ = true;  // the loop running the step queues it when the step ends
+      return;
+    }
+    if (sched_ == kQueued) return;
+    sched_ = kQueued;
+    pinned = pinned_;
+  }
+  push_queued(pinned);
+}
+
+void TaskBase::push_queued(bool pinned) {
+  // A queued task's loop() does not change until a loop takes it, which only happens after
+  // this push.
+  EventLoop* loop = this->loop();
+  if (!pinned) {
+    loop->work_source()->push_woken(this);
+  } else if (t_running_loop == loop) {
+    loop->schedule(this);
+  } else {
+    loop->schedule_threadsafe(this);
+  }
+}
+
+void TaskBase::pin_slow() {
+  std::lock_guard<SpinLock> guard(lock_);
+  pinned_ = true;
+}
+
+void TaskBase::leave_task_list() {
+  release_pending_ = false;
+  EventLoop* home = cold_ && cold_->home ? cold_->home : loop();
+  home->release_task(this);  // may delete this
 }
 
 void TaskBase::deliver_cancel_to_wait() {
@@ -173,7 +252,10 @@ bool TaskBase::start() {
     // Pairs with cancel(): a request made before the start is seen here; one made after
     // sees started_ and goes through the loop that runs the task.
     MaybeSpinGuard guard(lock_, shared());
-    if (spawned_) set_loop(here);
+    if (spawned_) {
+      set_loop(here);
+      sched_ = kRunning;
+    }
     started_ = true;
     cancel_now = must_cancel_;
   }
@@ -221,20 +303,19 @@ void TaskBase::complete() {
     destroy_frames();
     finish();
   }
-  loop()->release_task(this);  // may delete this
+  EventLoop* home = cold_ && cold_->home ? cold_->home : loop();
+  if (home == loop()) {
+    home->release_task(this);  // may delete this
+  } else {
+    // A migrated task: its home's task list is that loop's alone to touch.
+    release_pending_ = true;
+    home->schedule_threadsafe(this);
+  }
 }
 
 bool TaskBase::cancel(std::string msg) {
   if (done()) return false;
-  if (shared()) {
-    MaybeSpinGuard guard(lock_, true);
-    if (!started_) {
-      // Still in a run queue, possibly about to be stolen: record the request for start().
-      ++num_cancels_requested_;
-      request_cancel_delivery(msg);
-      return true;
-    }
-  }
+  if (spawned_) return cancel_spawned(std::move(msg));
   EventLoop* loop = this->loop();
   EventLoop* here = t_running_loop;
   if (here != loop && (here != nullptr || loop->is_running())) {
@@ -252,6 +333,49 @@ bool TaskBase::cancel(std::string msg) {
     return true;
   }
   return cancel_here(std::move(msg));
+}
+
+bool TaskBase::cancel_spawned(std::string msg) {
+  EventLoop* here = t_running_loop;
+  EventLoop* target;
+  bool hold = false;
+  {
+    std::lock_guard<SpinLock> guard(lock_);
+    if (done()) return false;
+    if (!started_ || sched_ == kQueued) {
+      // In a queue, possibly about to be taken by any loop: record the request for the next
+      // step, which takes this lock before it runs.
+      ++num_cancels_requested_;
+      request_cancel_delivery(msg);
+      return true;
+    }
+    target = loop();
+    if (target == here && sched_ == kIdle) {
+      // Suspended, with its wait registered on this loop: deliver here, as a step would, so
+      // that a wake meanwhile cannot start a step on another loop.
+      sched_ = kRunning;
+      hold = true;
+    }
+  }
+  if (target == here) {
+    // Idle here (held above), or kRunning on this thread: inside the task's own step.
+    bool pending = cancel_here(std::move(msg));
+    if (hold) end_step_spawned();
+    return pending;
+  }
+  // Running on another loop, or idle there: its loop decides when it gets there (and passes
+  // the request on if the task has moved again).
+  ref();
+  try {
+    target->call_soon_threadsafe([this, msg = std::move(msg)]() mutable {
+      cancel_spawned(std::move(msg));
+      unref();
+    });
+  } catch (const RuntimeError&) {
+    unref();  // the loop is closed: nothing will run the task again
+    return false;
+  }
+  return true;
 }
 
 bool TaskBase::cancel_here(std::string msg) {
@@ -283,6 +407,10 @@ int TaskBase::uncancel() {
 }
 
 void TaskBase::wake_from_wait() {
+  if (spawned_) {
+    wake_spawned();  // its next step forgets the WaitCanceller
+    return;
+  }
   EventLoop* loop = this->loop();
   if (t_running_loop == loop) {
     waiting_on_ = nullptr;
@@ -293,6 +421,10 @@ void TaskBase::wake_from_wait() {
 }
 
 void TaskBase::wake() {
+  if (spawned_) {
+    wake_spawned();
+    return;
+  }
   EventLoop* loop = this->loop();
   if (t_running_loop == loop) {
     loop->schedule(this);
@@ -316,6 +448,10 @@ void TaskBase::disarm_foreign_waker() {
 }
 
 void TaskBase::discard() {
+  if (release_pending_) {
+    leave_task_list();
+    return;
+  }
   if (!spawned_ || started_) return;
   started_ = true;
   abandon();
@@ -353,6 +489,12 @@ void TaskBase::on_last_unref() {
 TaskBase* current_task_or_null() noexcept {
   EventLoop* loop = t_running_loop;
   return loop ? loop->current_task() : nullptr;
+}
+
+void pin_current_task() noexcept {
+  if (EventLoop* loop = t_running_loop) {
+    if (TaskBase* task = loop->current_task()) task->pin_to_loop();
+  }
 }
 
 }  // namespace weft::internal

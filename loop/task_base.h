@@ -20,6 +20,29 @@
 //
 // Invariant: a task is woken exactly once per suspension. Whoever detaches the task from the
 // thing it waits on (completion, timer, cancel_wait) is the one who wakes it.
+//
+// Spawned tasks migrate between steps (Tokio's task state machine, reduced to what weft
+// needs). A spawned task is always in exactly one scheduling state, guarded by its spin lock:
+//
+//   kQueued   in some queue of its Runtime (a loop's StealableQueue, the injection queue, a
+//             loop's ready queue); whichever loop takes it runs the next step
+//   kRunning  a loop is running a step (or a cancel() is being delivered on its loop, which
+//             must not race with a step either)
+//   kIdle     suspended; loop() is the loop of the last step, where its wait is registered
+//
+// wake() from any thread: kIdle -> kQueued and the task is pushed where idle loops can take
+// it (WorkSource::push_woken); kRunning -> `notified_`, and the loop ending the step pushes it
+// (so a task never runs on two threads at once); kQueued -> nothing (already on its way).
+// A step starts by setting loop() to the loop that took the task: a task's loop-bound state
+// (timers, fd watches, the wait it registered) is registered during a step on that step's
+// loop, and only touched there. cancel() acts only where that is safe: on a queued task it
+// leaves the CancelledError for the next step; on an idle task it runs on the loop of its last
+// step, holding kRunning meanwhile; otherwise it is posted to the task's current loop, and
+// re-posted if the task has moved on by the time it arrives.
+//
+// A spawned task stays in the task list of the loop that ran its first step (its "home": the
+// list is what shutdown and close() walk). It leaves the list on its home loop's thread: a task
+// that completes elsewhere posts itself there as a Runnable one last time.
 #ifndef WEFT_LOOP_TASK_BASE_H_
 #define WEFT_LOOP_TASK_BASE_H_
 
@@ -77,9 +100,16 @@ class TaskBase : public FutureBase, public Runnable {
     set_shared();
   }
   bool spawned() const { return spawned_; }
+  // A spawned task that creates something bound to its loop (a Future, a Task, a callback,
+  // a timeout, a watched file descriptor, a combinator's done-callbacks) stays on that loop
+  // from then on, like a create_task. Owner thread, during the task's step.
+  void pin_to_loop() {
+    if (spawned_ && !pinned_) pin_slow();
+  }
   // A closing loop drops the task unrun. A spawned task that never started is owned by the
-  // queue that held it: it is destroyed (and reported) here. Other tasks are the loop's,
-  // which abandons them separately.
+  // queue that held it: it is destroyed (and reported) here. A finished spawned task posted to
+  // its home loop to leave the task list leaves it here. Other tasks are the loop's, which
+  // abandons them separately.
   void discard() override;
 
   // asyncio Task.cancel(msg). Any thread: from another thread than the task's loop the
@@ -102,7 +132,9 @@ class TaskBase : public FutureBase, public Runnable {
   // --- The await protocol (for awaitables; see the file comment). ---
   void set_resume_point(std::coroutine_handle<> h) { resume_point_ = h; }
   void set_waiting_on(WaitCanceller* w) { waiting_on_ = w; }
-  // Schedules the next step on the task's loop. Any thread.
+  // Schedules the next step: on the task's loop, or for a spawned task wherever a loop of its
+  // Runtime can take it (see the file comment). Any thread; also from the task's own step
+  // (sleep(0): run again after what is ready now).
   void wake();
   // The wait is over: wake(). Any thread. The WaitCanceller is forgotten at once on the
   // task's own thread, else when the next step starts (it is the owner's to touch); a
@@ -136,6 +168,17 @@ class TaskBase : public FutureBase, public Runnable {
   [[noreturn]] void throw_cancelled();
   // The first step: returns false if the task was cancelled before it (it is then done).
   bool start();
+  // Spawned tasks: the scheduling protocol of the file comment.
+  enum Sched : uint8_t { kQueued, kRunning, kIdle };
+  void begin_step_spawned(EventLoop* here);
+  void end_step_spawned();
+  void wake_spawned();
+  bool cancel_spawned(std::string msg);
+  void leave_task_list();
+  void pin_slow();
+  // After a transition to kQueued: the loop's own queue if pinned, else where any loop of the
+  // Runtime can take it.
+  void push_queued(bool pinned);
   bool cancel_here(std::string msg);
   void deliver_cancel_to_wait();
   void complete();
@@ -150,6 +193,7 @@ class TaskBase : public FutureBase, public Runnable {
   struct Cold {
     std::string name;        // empty: "Task-<id>"
     std::string cancel_msg;  // the message of the pending or delivered cancellation
+    EventLoop* home = nullptr;  // a spawned task that migrated: the loop whose list holds it
   };
   Cold& cold();
   const std::string& cancel_msg() const;
@@ -160,10 +204,18 @@ class TaskBase : public FutureBase, public Runnable {
   bool must_cancel_ = false;
   bool started_ = false;
   bool spawned_ = false;
+  // Spawned tasks only, guarded by lock_ (see the file comment).
+  uint8_t sched_ = kQueued;
+  bool notified_ = false;      // woken while kRunning: queue again when the step ends
+  bool release_pending_ = false;  // finished away from home, posted there to leave the list
+  bool pinned_ = false;  // written under lock_ by the task's own step (see pin_to_loop)
 };
 
 // The task whose step is running on this thread, or nullptr.
 TaskBase* current_task_or_null() noexcept;
+// Keeps the task running on this thread (if a spawned one) on its loop from now on: called by
+// every operation that creates something bound to the calling loop.
+void pin_current_task() noexcept;
 
 }  // namespace internal
 }  // namespace weft

@@ -2,7 +2,7 @@
 // anything about stealing. The scheduler (scheduler/runtime.h) plugs one into each loop of a
 // Runtime; a plain EventLoop has none.
 //
-// All methods are called on the loop's own thread.
+// All methods are called on the loop's own thread, except push_woken.
 #ifndef WEFT_LOOP_WORK_SOURCE_H_
 #define WEFT_LOOP_WORK_SOURCE_H_
 
@@ -11,6 +11,8 @@
 #include "loop/runnable.h"
 
 namespace weft::internal {
+
+class TaskBase;
 
 class WorkSource {
  public:
@@ -25,6 +27,14 @@ class WorkSource {
   // Called around a blocking poll, so the scheduler knows which loops sleep.
   virtual void on_park() = 0;
   virtual void on_unpark() = 0;
+  // ANY thread: a spawned task of this Runtime was woken (TaskBase::wake). Queue it where a
+  // loop of the Runtime will take it: the calling loop's own queue when called on one of the
+  // Runtime's loops, else the injection queue (waking a parked loop).
+  virtual void push_woken(TaskBase* task) = 0;
+  // Owner thread: a spawned task this loop just ran queues itself again (it yielded, or was
+  // woken during its step). Where nobody could take it anyway (every sibling busy), the
+  // loop's own ready queue is much cheaper than a stealable queue.
+  virtual void push_requeued(TaskBase* task) = 0;
   // True once the Runtime shuts down: tasks that have not started yet are cancelled at
   // their first step instead of running.
   virtual bool shutting_down() const = 0;

@@ -131,6 +131,27 @@ class Runtime::Worker final : public internal::WorkSource {
     return false;
   }
 
+  void push_woken(TaskBase* task) override {
+    Worker* w = t_worker;
+    if (w && w->rt_ == rt_) {
+      w->push_to_queue(task);
+    } else {
+      rt_->injection_.push(&task, 1);
+      rt_->notify_one();
+    }
+  }
+
+  void push_requeued(TaskBase* task) override {
+    // Relaxed: a hint. A sibling that parks just after this read misses nothing: the task
+    // runs here soon, and whatever this loop queues next goes through push_to_queue again.
+    if (rt_->num_parked_.load(std::memory_order_relaxed) == 0 &&
+        rt_->num_searching_.load(std::memory_order_relaxed) == 0) {
+      loop_.schedule(task);
+    } else {
+      push_to_queue(task);
+    }
+  }
+
   void on_park() override { rt_->num_parked_.fetch_add(1, std::memory_order_seq_cst); }
   void on_unpark() override { rt_->num_parked_.fetch_sub(1, std::memory_order_seq_cst); }
   bool shutting_down() const override { return rt_->shutting_down(); }

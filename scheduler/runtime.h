@@ -6,10 +6,13 @@
 //   // or, equivalently for one-shot programs:
 //   int v = weft::run(main_coro(), {.threads = 2});
 //
-// Inside the runtime, weft::spawn(coro) creates a *migratable* task: until its first step
-// it sits in its loop's StealableQueue, where an idle sibling may steal it; once started it
-// stays on the loop that started it. weft::create_task(coro) creates a *pinned* task, which
-// runs only on the loop that created it. Both return Task<T>; awaiting a task or a future
+// Inside the runtime, weft::spawn(coro) creates a *migratable* task: whenever it is queued
+// (spawned, or woken) it sits in a StealableQueue, where an idle sibling may steal it, and its
+// next step runs on whichever loop takes it. A spawned task that creates something bound to
+// its loop (a Future, a create_task child, a callback, a timeout scope, an fd watch, a
+// gather/wait) stays on that loop from then on (docs/ARCHITECTURE.md, "Why a task stops
+// migrating"). weft::create_task(coro) creates a *pinned* task, which runs only on the loop
+// that created it. Both return Task<T>; awaiting a task or a future
 // that lives on another loop needs nothing from the user (the wake crosses by the
 // thread-safe path).
 //

@@ -256,14 +256,18 @@ TEST(AsyncGenerator, AbandonedMidwayIsFinalisedAtShutdown) {
 
 TEST(AsyncGenerator, ConsumerCancelledAtShutdownDestroysItsGenerator) {
   std::vector<std::string> log;
-  auto consumer = [](std::vector<std::string>* log) -> Coro<void> {
+  bool holding = false;
+  auto consumer = [](std::vector<std::string>* log, bool* holding) -> Coro<void> {
     auto gen = slow_count(10, log);
     co_await gen.next();
+    *holding = true;
     co_await sleep(1h);
   };
   auto main = [&]() -> Coro<void> {
-    create_task(consumer(&log));
-    co_await sleep(1ms);
+    create_task(consumer(&log, &holding));
+    // The consumer holds a suspended generator when shutdown cancels it (gen.next() takes
+    // more than one loop iteration: a fixed sleep here would not guarantee it).
+    while (!holding) co_await sleep(0s);
   };
   run(main());
   EXPECT_EQ(log, (std::vector<std::string>{"slow_count destroyed"}));

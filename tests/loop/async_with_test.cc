@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -92,7 +93,9 @@ TEST(AsyncWith, TearDownRunsWhenTheBodyIsCancelled) {
     Task<void> t = create_task(async_with(open_connection(&log), [](Connection&) -> Coro<void> {
       co_await sleep(1h);
     }));
-    co_await sleep(1ms);
+    // Cancel once the body runs: "opened" is logged right before it starts (set-up takes
+    // loop iterations of its own, which a fixed sleep would not wait for on a slow machine).
+    while (std::count(log.begin(), log.end(), "opened") < 2) co_await sleep(0s);
     t.cancel();
     EXPECT_THROW(co_await t, CancelledError);
   };
@@ -123,7 +126,8 @@ TEST(AsyncWith, BodyErrorWinsOverTearDownErrorWhichIsReported) {
     // A cancellation is never replaced by the tear-down's error.
     Task<void> t = create_task(async_with(open_connection(&log, true),
                                           [](Connection&) -> Coro<void> { co_await sleep(1h); }));
-    co_await sleep(1ms);
+    // Cancel once the body runs: "opened" is logged right before it starts.
+    while (std::count(log.begin(), log.end(), "opened") < 2) co_await sleep(0s);
     t.cancel();
     EXPECT_THROW(co_await t, CancelledError);
   };

@@ -482,14 +482,21 @@ TEST(EventLoopCallAt, DeadlineInThePastRunsSoon) {
 TEST(EventLoopCallLater, TimersRunInDelayOrder) {
   EventLoop loop;
   std::vector<int> log;
+  // Scheduled first, due last: insertion order cannot explain the result. (Only an
+  // hour-long delay is certain to outlast the time the later calls take on a stalled
+  // machine; the others are scheduled in increasing order for the same reason.)
+  TimerHandle last = loop.call_later(1h, [&] { log.push_back(4); });
+  loop.call_later(1ms, [&] { log.push_back(1); });
+  loop.call_later(6ms, [&] { log.push_back(2); });
   loop.call_later(12ms, [&] {
     log.push_back(3);
     loop.stop();
   });
-  loop.call_later(1ms, [&] { log.push_back(1); });
-  loop.call_later(6ms, [&] { log.push_back(2); });
   loop.run_forever();
   EXPECT_THAT(log, ElementsAre(1, 2, 3));
+  EXPECT_FALSE(last.cancelled());
+  EXPECT_EQ(loop.timer_heap().size(), 1u);  // the hour-long timer is still pending
+  last.cancel();
 }
 
 TEST(EventLoopCallLater, ZeroDelayRunsAfterAlreadyScheduledCallbacks) {

@@ -43,9 +43,12 @@ Coro<int> fail_after(Duration d, std::string what) {
   throw std::runtime_error(what);
 }
 
-// Waits until cancelled, then spends `cleanup` loop iterations before re-raising.
-Coro<int> cancellable(int cleanup, std::vector<std::string>* log, std::string name) {
+// Waits until cancelled, then spends `cleanup` loop iterations before re-raising. Counts
+// itself in `*waiting` (if given) once it waits.
+Coro<int> cancellable(int cleanup, std::vector<std::string>* log, std::string name,
+                      int* waiting = nullptr) {
   try {
+    if (waiting) ++*waiting;
     co_await sleep(1h);
   } catch (const CancelledError& e) {
     log->push_back(name + " cancelled: " + e.message());
@@ -192,8 +195,7 @@ TEST(Gather, FirstFailureInCompletionOrderPropagatesAndSiblingsKeepRunning) {
 TEST(Gather, AlreadyFailedChildRaisesWithoutWaiting) {
   auto main = []() -> Coro<void> {
     Task<int> failed = create_task(fail_after(0s, "done already"));
-    co_await sleep(1ms);
-    CO_ASSERT_TRUE(failed.done());
+    while (!failed.done()) co_await sleep(0s);  // not a timed sleep: a slow machine would race
     Task<int> slow = create_task(value_after(1, 1h));
     try {
       co_await gather(slow, failed);
@@ -284,9 +286,12 @@ TEST(Gather, ReturnExceptionsOverARange) {
 TEST(Gather, CancellingTheAwaiterCancelsEveryChildAndWaitsForTheirCleanup) {
   std::vector<std::string> log;
   auto main = [&]() -> Coro<void> {
-    Task<std::tuple<int, int, int>> g = create_task(
-        gather(cancellable(2, &log, "a"), cancellable(0, &log, "b"), cancellable(1, &log, "c")));
-    co_await sleep(1ms);
+    int waiting = 0;
+    Task<std::tuple<int, int, int>> g = create_task(gather(cancellable(2, &log, "a", &waiting),
+                                                           cancellable(0, &log, "b", &waiting),
+                                                           cancellable(1, &log, "c", &waiting)));
+    // Every child waits before the cancel (they start an iteration after the gather does).
+    while (waiting < 3) co_await sleep(0s);
     g.cancel("stop");
     try {
       co_await g;

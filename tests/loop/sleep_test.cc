@@ -29,13 +29,19 @@ Coro<void> sleep_then_log(std::vector<std::string>& log, std::string name, Durat
 TEST(Sleep, TasksWakeInDurationOrder) {
   std::vector<std::string> log;
   auto main = [&]() -> Coro<void> {
-    // Created longest first, so creation order cannot explain the result.
-    Task<void> a = create_task(sleep_then_log(log, "12ms", 12ms));
+    // The longest is created first, so creation order cannot explain the result. Only an
+    // hour is certain to outlast the time the later tasks take to start on a stalled
+    // machine; the others start in increasing order for the same reason.
+    Task<void> longest = create_task(sleep_then_log(log, "1h", 1h));
+    Task<void> a = create_task(sleep_then_log(log, "1ms", 1ms));
     Task<void> b = create_task(sleep_then_log(log, "6ms", 6ms));
-    Task<void> c = create_task(sleep_then_log(log, "1ms", 1ms));
-    co_await a;
-    co_await b;
+    Task<void> c = create_task(sleep_then_log(log, "12ms", 12ms));
     co_await c;
+    EXPECT_TRUE(a.done());
+    EXPECT_TRUE(b.done());
+    EXPECT_FALSE(longest.done());
+    longest.cancel();
+    EXPECT_THROW(co_await longest, CancelledError);
   };
   run(main());
   EXPECT_THAT(log, ElementsAre("1ms", "6ms", "12ms"));
@@ -98,11 +104,14 @@ TEST(Sleep, NegativeDurationIsAYield) {
 TEST(Sleep, AcceptsAnyChronoDuration) {
   std::vector<std::string> log;
   auto main = [&]() -> Coro<void> {
-    Task<void> a = create_task(sleep_then_log(log, "3000us", std::chrono::microseconds(3000)));
+    // The shorter sleep starts first: two timers started in the other order would race on a
+    // machine stalled for more than their difference. A 3000us mistaken for zero would be a
+    // plain yield and log first: the order still catches it.
     Task<void> b = create_task([](std::vector<std::string>& l) -> Coro<void> {
       co_await sleep(std::chrono::duration<double, std::milli>(0.5));
       l.push_back("0.5ms");
     }(log));
+    Task<void> a = create_task(sleep_then_log(log, "3000us", std::chrono::microseconds(3000)));
     co_await a;
     co_await b;
   };

@@ -163,13 +163,18 @@ TEST(Task, HandlesCompareEqualForTheSameTask) {
 }
 
 TEST(Task, DroppingEveryHandleDoesNotStopTheTask) {
+  bool started = false;
   bool finished = false;
   auto main = [&]() -> Coro<void> {
-    { create_task([](bool& f) -> Coro<void> {
+    { create_task([](bool& s, bool& f) -> Coro<void> {
+        s = true;
         co_await sleep(1ms);
         f = true;
-      }(finished)); }
-    co_await sleep(5ms);
+      }(started, finished)); }
+    // Our timer is armed after the task's and is due later, so it fires after it (a fixed
+    // sleep armed before the task starts would race with a stalled start).
+    while (!started) co_await sleep(0s);
+    co_await sleep(2ms);
   };
   run(main());
   EXPECT_TRUE(finished);

@@ -103,7 +103,7 @@ TEST(WaitFor, ZeroOrNegativeTimeout) {
   auto main = []() -> Coro<void> {
     // Done already: the result.
     Task<int> done = create_task(value_after(1, 0s));
-    co_await sleep(1ms);
+    while (!done.done()) co_await sleep(0s);
     EXPECT_EQ(co_await wait_for(done, 0s), 1);
     EXPECT_EQ(co_await wait_for(done, -1s), 1);
     // A coroutine is cancelled before it ever runs (CPython
@@ -247,26 +247,34 @@ TEST(WaitFor, NestedWaitForsTimeOutInnermostFirst) {
 // the outer must still be cancellable, and the inner keeps its own result.
 TEST(WaitFor, CPythonSelfCancellation) {
   auto main = []() -> Coro<void> {
-    auto inner = []() -> Coro<int> {
+    // Only cancellations wake the inner: the first can only be the timeout's, and the outer
+    // is cancelled once the inner has ignored it (CPython's 3 ms / 2 ms sleeps would race
+    // with the 1 ms timeout on a stalled machine).
+    int ignored = 0;
+    auto inner = [](int* ignored) -> Coro<int> {
       try {
-        co_await sleep(3ms);
+        co_await sleep(1h);
       } catch (const CancelledError&) {
         // First cancellation (the timeout): ignored.
+        ++*ignored;
       }
       try {
-        co_await sleep(3ms);
+        co_await sleep(1h);
       } catch (const CancelledError&) {
         // Second (the outer's): ignored too.
+        ++*ignored;
       }
       co_await sleep(1ms);
       co_return 42;
     };
-    Task<int> inner_task = create_task(inner());
+    Task<int> inner_task = create_task(inner(&ignored));
     Task<int> outer = create_task(wait_for(inner_task, 1ms));
-    co_await sleep(2ms);
+    while (ignored < 1) co_await sleep(0s);
+    EXPECT_FALSE(outer.done());  // the timeout's cancellation was held up by the inner
     outer.cancel();
     EXPECT_THROW(co_await outer, CancelledError);
     EXPECT_EQ(co_await inner_task, 42);
+    EXPECT_EQ(ignored, 2);
   };
   run(main());
 }

@@ -97,6 +97,9 @@ TEST(Wait, FirstExceptionWithoutAnyExceptionWaitsForAll) {
 TEST(Wait, TimeoutReturnsWhatIsDoneAndNeitherRaisesNorCancels) {
   auto main = []() -> Coro<void> {
     std::vector<Task<int>> ts = {create_task(value_after(1, 0s)), create_task(value_after(2, 1h))};
+    // The first is done before the 1 ms starts: it takes loop iterations of its own, which a
+    // stalled machine could let outlast the timeout.
+    while (!ts[0].done()) co_await sleep(0s);
     auto [done, pending] = co_await wait(ts, 1ms);
     CO_ASSERT_EQ(done.size(), 1u);
     EXPECT_EQ(done[0].result(), 1);
@@ -216,8 +219,15 @@ TEST(Wait, ExceptionsStayUnretrievedForTheOwner) {
 // FIRST_COMPLETED sees both done.
 TEST(Wait, CPythonConcurrentComplete) {
   auto main = []() -> Coro<void> {
-    std::vector<Task<int>> ts = {create_task(value_after(1, 1ms)), create_task(value_after(2, 1ms))};
-    co_await sleep(2ms);  // both timers are due in one iteration
+    // Both are woken by one callback, so they finish in the same iteration whatever the
+    // machine's speed (two timers can fall due in different iterations).
+    std::vector<Future<int>> gates = testing::make_gates(2);
+    std::vector<Task<int>> ts = {create_task(testing::value_when(gates[0])),
+                                 create_task(testing::value_when(gates[1]))};
+    EventLoop::current().call_soon([gates]() mutable {
+      gates[0].set_result(1);
+      gates[1].set_result(2);
+    });
     auto [done, pending] = co_await wait(ts, std::nullopt, FIRST_COMPLETED);
     EXPECT_EQ(done.size(), 2u);
     EXPECT_TRUE(pending.empty());
@@ -229,7 +239,7 @@ TEST(Wait, CPythonConcurrentComplete) {
 TEST(Wait, CPythonReallyDone) {
   auto main = []() -> Coro<void> {
     Task<int> a = create_task(value_after(1, 0s));
-    co_await sleep(1ms);
+    while (!a.done()) co_await sleep(0s);
     Task<int> b = create_task(value_after(2, 1ms));
     std::vector<Task<int>> ts = {a, b};
     auto [done, pending] = co_await wait(ts, std::nullopt, FIRST_COMPLETED);

@@ -18,7 +18,12 @@ using namespace std::chrono_literals;
 namespace weft {
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(THREAD_SANITIZER) || defined(ADDRESS_SANITIZER)
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define WEFT_TEST_UNDER_SANITIZER 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || defined(WEFT_TEST_UNDER_SANITIZER)
 constexpr int kScale = 10;  // sanitizers are ~10x slower: keep the suites fast
 #else
 constexpr int kScale = 1;
@@ -171,16 +176,20 @@ TEST(RuntimeTest, AwaitAFutureOfAnotherLoop) {
 TEST(RuntimeTest, CancelASpawnedTaskFromAnotherLoop) {
   Runtime rt({.threads = 2});
   auto main = []() -> Coro<bool> {
+    std::atomic<bool> started{false};
     std::atomic<bool> cleaned{false};
-    Task<void> t = spawn([](std::atomic<bool>& c) -> Coro<void> {
+    Task<void> t = spawn([](std::atomic<bool>& s, std::atomic<bool>& c) -> Coro<void> {
       try {
+        s = true;
         co_await sleep(1h);
       } catch (const CancelledError&) {
         c = true;
         throw;
       }
-    }(cleaned));
-    co_await sleep(1ms);
+    }(started, cleaned));
+    // Cancel once it runs (a task cancelled before its first step never runs its handler);
+    // the other loop may take any time to start it.
+    while (!started.load()) co_await sleep(0s);
     t.cancel("stop");
     try {
       co_await t;
@@ -328,11 +337,13 @@ TEST(RuntimeTest, ShutdownCancelsPendingTasksAndRunsCleanup) {
   std::atomic<int> cleaned{0};
   {
     Runtime rt({.threads = 2});
+    std::atomic<int> started{0};
     auto main = [&]() -> Coro<void> {
       for (int i = 0; i < 50; ++i) {
-        spawn([](std::atomic<int>& c) -> Coro<void> {
+        spawn([](std::atomic<int>& s, std::atomic<int>& c) -> Coro<void> {
           bool cancelled = false;
           try {
+            s.fetch_add(1);
             co_await sleep(1h);
           } catch (const CancelledError&) {
             cancelled = true;
@@ -342,9 +353,11 @@ TEST(RuntimeTest, ShutdownCancelsPendingTasksAndRunsCleanup) {
             c.fetch_add(1);
             throw CancelledError();
           }
-        }(cleaned));
+        }(started, cleaned));
       }
-      co_await sleep(1ms);
+      // Every task has started (one cancelled before its first step never runs its
+      // cleanup), whatever time the loops take to pick them up.
+      while (started.load() < 50) co_await sleep(0s);
     };
     rt.block_on(main());
   }
