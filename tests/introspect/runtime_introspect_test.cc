@@ -1,6 +1,8 @@
 // Runtime::all_tasks and Runtime::dump_tasks: every loop's tasks, each read on its own thread.
 #include <algorithm>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -61,8 +63,13 @@ TEST(RuntimeIntrospection, AMigratableTaskIsListedWithoutReadingItsChain) {
   // stays in its home loop's list. The dump must not read a chain another loop may be running.
   Task<void> t = rt.spawn(parked_forever(), "wanderer");
   std::string dump;
-  for (int i = 0; i < 1000 && dump.find("migratable") == std::string::npos; ++i) {
-    dump = rt.dump_tasks(10s);  // until its first step has put it in a loop's list
+  // Until its first step has put it in a loop's list (the loops' threads may not even be
+  // running yet on a loaded machine). The deadline only bounds a failing test.
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (dump.find("migratable") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    dump = rt.dump_tasks(10s);
+    std::this_thread::yield();
   }
   EXPECT_THAT(dump, HasSubstr("* Task 'Task-" + std::to_string(t.base()->id()) +
                               "' (id " + std::to_string(t.base()->id()) +
