@@ -2,7 +2,7 @@
 // pattern asyncio's sock_recv uses (add_reader before each wait, remove_reader after it:
 // two epoll_ctl and a callback node per wait), on the same loop.
 //
-//   bazel run --config=opt //bench:fd_watch_bench -- --benchmark_repetitions=5 \
+//   bazel run --config=opt //bench:fd_watch_bench -- --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 //
 // Ping-pong: two tasks on one loop exchange one byte over a socketpair; every read meets

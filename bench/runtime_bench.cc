@@ -2,7 +2,7 @@
 // machine's load does not change them) as well as time.
 //
 //   bazel run --config=opt //bench:runtime_bench
-//   bazel build --config=opt //bench:runtime_bench && \
+//   bazel build --config=opt //bench:runtime_bench &&
 //     BIN=bazel-bin/bench/runtime_bench bench/callgrind_per_op.sh   (see CASES there)
 //
 // One loop (threads = 1) and no spinning before parking, so that callgrind sees only the

@@ -1,6 +1,6 @@
 // Streams, pipes and subprocesses (loop/stream_reader.h, stream_writer.h, subprocess.h).
 //
-//   bazel run --config=opt //bench:streams_bench -- --benchmark_repetitions=3 \
+//   bazel run --config=opt //bench:streams_bench -- --benchmark_repetitions=3
 //       --benchmark_report_aggregates_only=true
 //
 // BM_ReadlineFed: readline over lines already fed (the parsing core alone): time per line.

@@ -4,7 +4,7 @@
 // Build and run (clang; coverage instrumentation for every library, in its own output tree):
 //   bazel build --config=fuzz //tests/io:stream_reader_fuzzer
 //   mkdir -p /tmp/sr_corpus
-//   bazel-out/k8-fastbuild-fuzz/bin/tests/io/stream_reader_fuzzer /tmp/sr_corpus \
+//   bazel-out/k8-fastbuild-fuzz/bin/tests/io/stream_reader_fuzzer /tmp/sr_corpus
 //       -max_total_time=300 -max_len=1024
 // (bazel-bin points there too until another config is built.) A crash or a model violation
 // aborts with the offending input saved as crash-<hash>; replay it by passing that file
