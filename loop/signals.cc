@@ -342,4 +342,16 @@ void EventLoop::add_signal_handler(int sig, absl::AnyInvocable<void()> fn) {
 
 bool EventLoop::remove_signal_handler(int sig) { return internal::hub().remove(this, sig, 0); }
 
+namespace internal {
+
+AllSignalsBlocked::AllSignalsBlocked() {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old_);
+}
+
+AllSignalsBlocked::~AllSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+}  // namespace internal
+
 }  // namespace weft

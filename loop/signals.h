@@ -40,6 +40,8 @@
 #ifndef WEFT_LOOP_SIGNALS_H_
 #define WEFT_LOOP_SIGNALS_H_
 
+#include <signal.h>
+
 #include <atomic>
 #include <cstdint>
 #include <initializer_list>
@@ -62,6 +64,24 @@ class KeyboardInterrupt : public BaseException {
 // Blocks `signals` in the calling thread (see the file comment: call it in main, before
 // starting threads, for signals whose handlers are added later).
 void block_signals(std::initializer_list<int> signals);
+
+namespace internal {
+// Blocks every signal on the calling thread for its lifetime, then restores the mask. weft's
+// own helper threads (the watchdog, the task-dump thread) are started inside one, so they
+// inherit a full mask and a process-directed signal is never delivered to them: a thread that
+// existed before add_signal_handler() blocked the signal would otherwise take it and die of
+// its default action.
+class AllSignalsBlocked {
+ public:
+  AllSignalsBlocked();
+  ~AllSignalsBlocked();
+  AllSignalsBlocked(const AllSignalsBlocked&) = delete;
+  AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
+
+ private:
+  sigset_t old_;
+};
+}  // namespace internal
 
 namespace internal {
 

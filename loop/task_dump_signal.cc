@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
+#include "loop/signals.h"
 #include "loop/errors.h"
 #include "loop/introspect.h"
 
@@ -76,7 +77,10 @@ void start_once() {
   s.pipe_read = fds[0];
   s.pipe_write = fds[1];
   g_pipe_write.store(fds[1], std::memory_order_relaxed);
-  std::thread(dump_thread, fds[0]).detach();
+  {
+    internal::AllSignalsBlocked quiet;  // the thread inherits the full mask (loop/signals.h)
+    std::thread(dump_thread, fds[0]).detach();
+  }
 }
 
 }  // namespace

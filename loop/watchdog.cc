@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_format.h"
 #include "loop/event_loop.h"
+#include "loop/signals.h"
 
 namespace weft {
 namespace internal {
@@ -174,6 +175,7 @@ Duration default_stuck_threshold() {
 
 void ensure_watchdog_running() {
   static const bool started = [] {
+    AllSignalsBlocked quiet;  // the thread inherits the full mask (loop/signals.h)
     std::thread(run_watchdog).detach();
     return true;
   }();
