@@ -44,6 +44,7 @@
 #include "loop/inbox.h"
 #include "loop/poller.h"
 #include "loop/runnable.h"
+#include "loop/task_name.h"
 #include "loop/timer_heap.h"
 #include "loop/work_source.h"
 
@@ -188,6 +189,22 @@ class EventLoop {
   }
   // Called by a callback as it starts (one plain store).
   void publish_callback_step() { step_coroutine_.store(nullptr, std::memory_order_relaxed); }
+  // The name of the task whose step is running, if it was given one and its id is
+  // `task_id`; "" otherwise (an unnamed task is "Task-<id>"). Any thread, one reader at a
+  // time (task_name.h); the loop must be alive.
+  std::string step_task_name(uint64_t task_id) const {
+    return internal::read_published_name(step_name_, task_id);
+  }
+  // A named task's step publishes its name while it runs (task_name.h). Owning thread.
+  void publish_step_name(const internal::TaskName* name) {
+    step_name_.store(name, std::memory_order_release);
+  }
+  // After every task step: a load, and a store only if a named task's step published.
+  void clear_step_name() {
+    if (step_name_.load(std::memory_order_relaxed) != nullptr) [[unlikely]] {
+      step_name_.store(nullptr, std::memory_order_relaxed);
+    }
+  }
 
   // --- Counters, readable from any thread at any time (relaxed). ---
   struct Stats {
@@ -330,6 +347,7 @@ class EventLoop {
   std::atomic<uint64_t> step_seq_{0};
   std::atomic<const char*> step_coroutine_{nullptr};
   std::atomic<uint64_t> step_task_id_{0};
+  std::atomic<const internal::TaskName*> step_name_{nullptr};
   std::atomic<Duration::rep> stuck_threshold_;
   LatencyHistogram poll_time_;
   LatencyHistogram sched_delay_;

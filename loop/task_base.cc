@@ -86,10 +86,10 @@ TaskBase::TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBas
       root_(root),
       root_promise_(root_promise),
       resume_point_(root),
-      cold_(name.empty() ? nullptr : std::make_unique<Cold>(Cold{std::move(name), {}})),
       site_(root_promise->site()),
       id_(next_task_id()) {
   root_promise->set_task(this);
+  if (!name.empty()) cold().name = new TaskName(id_, std::move(name), nullptr);
 }
 
 TaskBase::~TaskBase() { destroy_frames(); }
@@ -109,11 +109,18 @@ void TaskBase::destroy_frames() {
 }
 
 std::string TaskBase::name() const {
-  return cold_ && !cold_->name.empty() ? cold_->name : absl::StrFormat("Task-%d", id_);
+  return cold_ && cold_->name ? cold_->name->text : absl::StrFormat("Task-%d", id_);
 }
 
 void TaskBase::set_name(std::string name) {
-  if (cold_ || !name.empty()) cold().name = std::move(name);
+  if (!cold_ && name.empty()) return;
+  Cold& c = cold();
+  c.name = new TaskName(id_, name.empty() ? absl::StrFormat("Task-%d", id_) : std::move(name),
+                        c.name);
+  // Renamed from inside its own step: the watchdog sees the new name at once. The step
+  // clears the slot when it returns (run()).
+  EventLoop* loop = this->loop();
+  if (t_running_loop == loop && loop->current_task() == this) loop->publish_step_name(c.name);
 }
 
 TaskBase::Cold& TaskBase::cold() {
@@ -159,7 +166,11 @@ void TaskBase::run() {
   TaskBase* outer = loop->current_task();
   loop->set_current_task(this);
   loop->publish_task_step(id_, site_.function);
+  // A named task's name is readable by the watchdog while its step runs (task_name.h); the
+  // slot is cleared before the task can complete and free it.
+  if (cold_) [[unlikely]] loop->publish_step_name(cold_->name);
   resume_point_.resume();
+  loop->clear_step_name();
   loop->set_current_task(outer);
   if (root_.done()) {
     complete();

@@ -53,6 +53,7 @@
 
 #include "loop/future_base.h"
 #include "loop/runnable.h"
+#include "loop/task_name.h"
 
 namespace weft {
 
@@ -126,6 +127,8 @@ class TaskBase : public FutureBase, public Runnable {
   const CoroSite& site() const { return site_; }
 
   std::string name() const;
+  // Owning loop only. The old name stays readable by the watchdog until the task is
+  // destroyed (task_name.h).
   void set_name(std::string name);
   uint64_t id() const { return id_; }
 
@@ -209,7 +212,11 @@ class TaskBase : public FutureBase, public Runnable {
   WaitCanceller* waiting_on_ = nullptr;
   // What most tasks never use, out of line to keep TaskState small (W9: 100,000 idle tasks).
   struct Cold {
-    std::string name;        // empty: "Task-<id>"
+    Cold() = default;
+    Cold(const Cold&) = delete;
+    Cold& operator=(const Cold&) = delete;
+    ~Cold() { free_task_names(name); }
+    TaskName* name = nullptr;  // nullptr: "Task-<id>"; immutable, see task_name.h
     std::string cancel_msg;  // the message of the pending or delivered cancellation
     EventLoop* home = nullptr;  // a spawned task that migrated: the loop whose list holds it
   };

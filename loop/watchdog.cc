@@ -47,11 +47,16 @@ Watchdog& watchdog() {
   return *w;
 }
 
-std::string describe_item(uint64_t task_id, const std::string& coroutine) {
-  if (task_id == 0 || coroutine.empty()) {
+std::string describe_item(const StuckLoopReport& r) {
+  if (r.task_id == 0 || r.coroutine.empty()) {
     return "a callback (call_soon, call_later, an I/O callback or a done-callback)";
   }
-  return absl::StrFormat("a step of Task-%d (coroutine '%s')", task_id, coroutine);
+  std::string id = absl::StrFormat("Task-%d", r.task_id);
+  if (r.task_name == id) {
+    return absl::StrFormat("a step of task '%s' (coroutine '%s')", r.task_name, r.coroutine);
+  }
+  return absl::StrFormat("a step of task '%s' (%s, coroutine '%s')", r.task_name, id,
+                         r.coroutine);
 }
 
 void deliver(const StuckLoopReport& r) {
@@ -110,12 +115,18 @@ Duration sample(std::vector<StuckLoopReport>& out) {
     if (watch.reported || now - watch.since < threshold) return;
     const char* coroutine = loop->step_coroutine();
     uint64_t task_id = coroutine ? loop->step_task_id() : 0;
+    std::string task_name;
+    if (coroutine) {
+      task_name = loop->step_task_name(task_id);
+      if (task_name.empty()) task_name = absl::StrFormat("Task-%d", task_id);
+    }
     if (loop->step_seq() != seq) return;  // it moved on while we looked
     StuckLoopReport r;
     r.loop = serial;
     r.thread = loop->thread_id();
     r.stuck_for = now - watch.since;
     r.task_id = task_id;
+    r.task_name = std::move(task_name);
     r.coroutine = coroutine ? coroutine : "";
     watch.reported = true;
     watch.last = r;
@@ -129,7 +140,7 @@ Duration sample(std::vector<StuckLoopReport>& out) {
 
 void finish_message(StuckLoopReport& r) {
   double secs = std::chrono::duration<double>(r.stuck_for).count();
-  std::string what = describe_item(r.task_id, r.coroutine);
+  std::string what = describe_item(r);
   if (r.recovered) {
     r.message = absl::StrFormat(
         "event loop %d (thread %s) is responsive again: %s kept it from its poll for about "

@@ -16,11 +16,12 @@
 // threshold; the item named is the one running when the report is made.
 //
 // What is reported. The loop (its serial number and thread), how long, and, for a task
-// step, the task's id and its coroutine's name; for a callback, that it is a callback. Not
-// the task's name or await chain: those belong to the stuck loop's thread, which is busy,
-// and the task could end (and be freed) while another thread reads them. Dump the task
-// with its id from the loop once it recovers, or dump the other loops (introspect.h). When
-// the item finally returns, a second report (recovered = true) says so.
+// step, the task's name (get_name()), id and coroutine; for a callback, that it is a
+// callback. The name is read through a hazard pointer (task_name.h): the task can end, and be
+// freed, while the watchdog reads. Not the await chain: it belongs to the stuck loop's
+// thread, which is busy, and changes as the task runs. Dump the task from the loop once it
+// recovers, or dump the other loops (introspect.h). When the item finally returns, a second
+// report (recovered = true) says so.
 //
 // Reports go to the handler set with set_stuck_loop_handler, called on the watchdog thread
 // (not to the loop's exception handler: that one runs on the loop's thread, which is the
@@ -42,6 +43,7 @@ struct StuckLoopReport {
   std::thread::id thread;    // the loop's thread
   Duration stuck_for{};      // at least this long
   uint64_t task_id = 0;      // the task whose step is running; 0: a callback
+  std::string task_name;     // that task's get_name() ("" for a callback)
   std::string coroutine;     // that task's root coroutine ("" for a callback)
   bool recovered = false;    // false: still stuck; true: the item has returned
   std::string message;       // the whole report as text

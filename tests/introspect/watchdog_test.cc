@@ -98,9 +98,52 @@ TEST(Watchdog, NamesTheTaskWhoseStepBlocks) {
   reports.recovered().wait();
   StuckLoopReport r = reports.all().at(0);
   EXPECT_EQ(r.task_id, id);
+  EXPECT_EQ(r.task_name, "blocker");
   EXPECT_EQ(r.coroutine, "blocking_step");
-  EXPECT_THAT(r.message,
-              HasSubstr("a step of Task-" + std::to_string(id) + " (coroutine 'blocking_step')"));
+  EXPECT_THAT(r.message, HasSubstr("a step of task 'blocker' (Task-" + std::to_string(id) +
+                                   ", coroutine 'blocking_step')"));
+  EXPECT_THAT(reports.all().at(1).message, HasSubstr("a step of task 'blocker'"));
+}
+
+TEST(Watchdog, NamesAnUnnamedTaskByItsDefaultName) {
+  testing::LoopThread t;
+  Reports reports(t.loop());
+  t.loop().set_stuck_threshold(50ms);
+  uint64_t id = 0;
+  testing::Notification created;
+  t.loop().call_soon_threadsafe([&] {
+    id = t.loop().create_task(blocking_step(&reports.stuck())).base()->id();
+    created.notify();
+  });
+  created.wait();
+  reports.stuck().wait();
+  reports.recovered().wait();
+  StuckLoopReport r = reports.all().at(0);
+  EXPECT_EQ(r.task_name, "Task-" + std::to_string(id));
+  EXPECT_THAT(r.message, HasSubstr("a step of task 'Task-" + std::to_string(id) +
+                                   "' (coroutine 'blocking_step')"));
+}
+
+Coro<void> rename_then_block(testing::Notification* until) {
+  current_task().base()->set_name("renamed-while-running");
+  until->wait();
+  co_return;
+}
+
+TEST(Watchdog, SeesANameSetDuringTheStuckStep) {
+  testing::LoopThread t;
+  Reports reports(t.loop());
+  t.loop().set_stuck_threshold(50ms);
+  testing::Notification created;
+  t.loop().call_soon_threadsafe([&] {
+    t.loop().create_task(rename_then_block(&reports.stuck()), "first-name");
+    created.notify();
+  });
+  created.wait();
+  reports.stuck().wait();
+  reports.recovered().wait();
+  EXPECT_EQ(reports.all().at(0).task_name, "renamed-while-running");
+  EXPECT_THAT(reports.all().at(0).message, HasSubstr("'renamed-while-running'"));
 }
 
 TEST(Watchdog, QuietForABusyLoopThatKeepsYielding) {
