@@ -1,11 +1,7 @@
 #include "loop/coro.h"
 
-#include <execinfo.h>
-
 #include <string>
-#include <string_view>
 
-#include "absl/debugging/symbolize.h"
 #include "absl/strings/str_format.h"
 #include "loop/event_loop.h"
 #include "loop/future_awaiter.h"
@@ -24,36 +20,12 @@ const std::exception_ptr CoroPromiseBase::kNoException;
 
 namespace {
 
-std::string short_stack() {
-  // backtrace(3) for the addresses, absl::Symbolize for the names (it reads the ELF symbol
-  // tables itself, so it needs no -rdynamic). The frames of the report machinery and of the
-  // dropped Coro's destructor are left out: the first frame shown is the code that dropped
-  // it.
-  constexpr int kMaxFrames = 32;
-  constexpr int kShown = 8;
-  void* frames[kMaxFrames];
-  int n = backtrace(frames, kMaxFrames);
-  std::string out;
-  int shown = 0;
-  bool in_user_code = false;
-  for (int i = 1; i < n && shown < kShown; ++i) {
-    char name[1024];
-    const char* symbol = absl::Symbolize(frames[i], name, sizeof name) ? name : nullptr;
-    std::string_view sv = symbol ? symbol : "";
-    if (!in_user_code) {
-      bool machinery = sv.find("report_never_awaited") != std::string_view::npos ||
-                       sv.find("short_stack") != std::string_view::npos ||
-                       (sv.find("weft::Coro<") != std::string_view::npos &&
-                        (sv.find("::reset") != std::string_view::npos ||
-                         sv.find("::~Coro") != std::string_view::npos));
-      if (machinery) continue;
-      in_user_code = true;
-    }
-    absl::StrAppendFormat(&out, "%s#%d %p %s", out.empty() ? "" : "\n", shown, frames[i],
-                          symbol ? symbol : "??");
-    ++shown;
-  }
-  return out;
+// Where the Coro was dropped: the frames of the report machinery and of the dropped Coro's
+// destructor are left out, so the first frame shown is the code that dropped it.
+std::string dropped_at_stack() {
+  static const char* const kSkip[] = {"report_never_awaited", "dropped_at_stack",
+                                      ">::reset()", ">::~Coro()", nullptr};
+  return symbolized_stack_here(kSkip);
 }
 
 }  // namespace
@@ -67,7 +39,8 @@ void report_never_awaited(const CoroPromiseBase& promise) {
   ctx.message = absl::StrFormat("coroutine '%s' was never awaited", site.function);
   ctx.coroutine = site.function;
   ctx.source = absl::StrFormat("%s:%d in %s", site.file, site.line, site.function);
-  ctx.stack = short_stack();
+  ctx.stack = dropped_at_stack();
+  ctx.source_traceback = coro_origin(&promise);
   if (loop) {
     loop->call_exception_handler(ctx);
   } else {

@@ -16,7 +16,9 @@
 // Ownership: the Coro object owns the coroutine frame; moving it moves the frame. A Coro
 // runs once: awaiting it a second time raises RuntimeError (wrap it in a Task to await a
 // result several times). A Coro destroyed without ever running is reported in debug mode
-// ("coroutine 'NAME' was never awaited") with where the coroutine is defined.
+// ("coroutine 'NAME' was never awaited") with where the coroutine is defined, the stack
+// where the Coro was created (captured when its frame is, in debug mode: "Coroutine created
+// at (most recent call last)", asyncio's) and where it was dropped.
 //
 // Thread-safety: a Coro is a value; it runs on the loop of the task that awaits it.
 //
@@ -36,6 +38,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "loop/creation_site.h"
 #include "loop/errors.h"
 #include "loop/frame_allocator.h"
 #include "loop/future_base.h"
@@ -176,11 +179,18 @@ class ForeignAwaiterAdapter {
 class CoroPromiseBase : public UsesFrameAllocator {
  public:
   explicit CoroPromiseBase(CoroSite site)
-      : function_(site.function), file_(site.file), line_(site.line) {}
+      : function_(site.function), file_(site.file), line_(site.line) {
+    // Debug mode keeps the stack where the frame was created, for "never awaited"
+    // (creation_site.h). Off: one load and a branch.
+    if (g_debug_reasons.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+      has_origin_ = capture_coro_origin(this);
+    }
+  }
   CoroPromiseBase(const CoroPromiseBase&) = delete;
   CoroPromiseBase& operator=(const CoroPromiseBase&) = delete;
   ~CoroPromiseBase() {
     if (has_exception_) exception_.~exception_ptr();
+    if (has_origin_) [[unlikely]] forget_coro_origin(this);
   }
 
   std::suspend_always initial_suspend() noexcept { return {}; }
@@ -266,9 +276,10 @@ class CoroPromiseBase : public UsesFrameAllocator {
   // every frame).
   const char* function_;
   const char* file_;
-  uint32_t line_ : 30;
+  uint32_t line_ : 29;
   uint32_t started_ : 1 = 0;
   uint32_t has_exception_ : 1 = 0;
+  uint32_t has_origin_ : 1 = 0;  // a creation stack is recorded (debug mode)
   uint32_t await_line_ = 0;
 };
 

@@ -95,6 +95,7 @@ EventLoop::EventLoop()
   if (std::optional<uint64_t> seed = internal::shuffle_seed_from_environment()) {
     enable_shuffle(*seed);
   }
+  if (debug_) internal::count_debug_loop(1);
   std::lock_guard<std::mutex> lock(internal::g_loops_mu);
   internal::live_loops().emplace(this, internal::g_next_loop_serial++);
 }
@@ -109,6 +110,7 @@ EventLoop::~EventLoop() {
     std::abort();
   }
   close();
+  if (debug_) internal::count_debug_loop(-1);
   {
     std::lock_guard<std::mutex> lock(internal::g_loops_mu);
     internal::live_loops().erase(this);
@@ -399,11 +401,17 @@ void EventLoop::schedule_threadsafe(Runnable* r) {
   notify();
 }
 
-Handle EventLoop::call_soon(absl::AnyInvocable<void()> fn) {
+Handle EventLoop::call_soon(absl::AnyInvocable<void()> fn, const char* file, unsigned line) {
   check_open("call_soon");
   check_thread("call_soon");
   internal::pin_current_task();
-  auto* node = new internal::CallbackNode(this, std::move(fn), /*refs=*/2);
+  internal::CallbackNode* node;
+  if (debug_) [[unlikely]] {
+    node = new internal::Sited<internal::CallbackNode>(internal::CallSite{file, line}, this,
+                                                        std::move(fn), /*refs=*/2);
+  } else {
+    node = new internal::CallbackNode(this, std::move(fn), /*refs=*/2);
+  }
   ready_.push_back(node);
   return Handle(node);
 }
@@ -415,22 +423,31 @@ Handle EventLoop::call_soon_threadsafe(absl::AnyInvocable<void()> fn) {
   return Handle(node);
 }
 
-TimerHandle EventLoop::call_later(Duration delay, absl::AnyInvocable<void()> fn) {
+TimerHandle EventLoop::call_later(Duration delay, absl::AnyInvocable<void()> fn,
+                                  const char* file, unsigned line) {
   check_open("call_later");
   check_thread("call_later");
   internal::pin_current_task();
-  return add_timer(time() + delay, std::move(fn));
+  return add_timer(time() + delay, std::move(fn), file, line);
 }
 
-TimerHandle EventLoop::call_at(TimePoint when, absl::AnyInvocable<void()> fn) {
+TimerHandle EventLoop::call_at(TimePoint when, absl::AnyInvocable<void()> fn, const char* file,
+                               unsigned line) {
   check_open("call_at");
   check_thread("call_at");
   internal::pin_current_task();
-  return add_timer(when, std::move(fn));
+  return add_timer(when, std::move(fn), file, line);
 }
 
-TimerHandle EventLoop::add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn) {
-  auto* node = new internal::TimerCallbackNode(this, std::move(fn), /*refs=*/2);
+TimerHandle EventLoop::add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn,
+                                 const char* file, unsigned line) {
+  internal::TimerCallbackNode* node;
+  if (debug_ && file != nullptr) [[unlikely]] {
+    node = new internal::Sited<internal::TimerCallbackNode>(internal::CallSite{file, line}, this,
+                                                             std::move(fn), /*refs=*/2);
+  } else {
+    node = new internal::TimerCallbackNode(this, std::move(fn), /*refs=*/2);
+  }
   timers_.push(node, when);
   return TimerHandle(node);
 }

@@ -103,11 +103,17 @@ class EventLoop {
   std::thread::id thread_id() const { return thread_id_.load(std::memory_order_relaxed); }
 
   // --- Scheduling callbacks. Owning loop only, except call_soon_threadsafe. ---
-  Handle call_soon(absl::AnyInvocable<void()> fn);
+  // `file` and `line` are the caller's (leave them defaulted): in debug mode the Handle
+  // remembers them, and every report about it says where it was scheduled ("<Handle created
+  // at file:line>"); otherwise they are ignored.
+  Handle call_soon(absl::AnyInvocable<void()> fn, const char* file = __builtin_FILE(),
+                   unsigned line = __builtin_LINE());
   // Any thread. Wakes the loop if it is parked; a burst of calls costs one wake-up.
   Handle call_soon_threadsafe(absl::AnyInvocable<void()> fn);
-  TimerHandle call_later(Duration delay, absl::AnyInvocable<void()> fn);
-  TimerHandle call_at(TimePoint when, absl::AnyInvocable<void()> fn);
+  TimerHandle call_later(Duration delay, absl::AnyInvocable<void()> fn,
+                         const char* file = __builtin_FILE(), unsigned line = __builtin_LINE());
+  TimerHandle call_at(TimePoint when, absl::AnyInvocable<void()> fn,
+                      const char* file = __builtin_FILE(), unsigned line = __builtin_LINE());
   // The loop's clock (monotonic).
   TimePoint time() const { return Clock::now(); }
 
@@ -126,8 +132,10 @@ class EventLoop {
   bool remove_signal_handler(int sig);
 
   // --- Futures and tasks. Owning loop only. ---
+  // In debug mode the Future remembers where it was created (`file`, `line`: leave them
+  // defaulted) and its reports say so ("<Future pending created at file:line>").
   template <class T = void>
-  Future<T> create_future();
+  Future<T> create_future(const char* file = __builtin_FILE(), unsigned line = __builtin_LINE());
   template <class T>
   Task<T> create_task(Coro<T> coro, std::string name = "");
 
@@ -141,10 +149,7 @@ class EventLoop {
   void call_exception_handler(const ExceptionContext& context);
 
   // --- Debug mode. ---
-  void set_debug(bool enabled) {
-    debug_ = enabled;
-    checked_batch_ = debug_ || shuffle_;
-  }
+  void set_debug(bool enabled);
   bool get_debug() const { return debug_; }
   // In debug mode, a callback or task step that runs longer than this is reported through
   // the exception handler: "Executing <Task pending name='x' ...> took 0.150 seconds", with
@@ -292,7 +297,8 @@ class EventLoop {
   [[noreturn]] void throw_closed(const char* what) const;
   void set_io(int fd, absl::AnyInvocable<void()> fn, bool reader);
   // call_at without the checks; takes the callback by reference so it is moved only once.
-  TimerHandle add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn);
+  TimerHandle add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn,
+                        const char* file = nullptr, unsigned line = 0);
   bool spin_for_work();
   static void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
     // Single writer: a load and a store, no read-modify-write.
@@ -408,10 +414,13 @@ inline EventLoop* EventLoop::current_or_null() noexcept {
 
 namespace weft {
 template <class T>
-Future<T> EventLoop::create_future() {
+Future<T> EventLoop::create_future(const char* file, unsigned line) {
   check_open("create_future");
   check_thread("create_future");
   internal::pin_current_task();
+  if (debug_) [[unlikely]] {
+    return Future<T>(new internal::SitedFutureState<T>(this, internal::CallSite{file, line}));
+  }
   return Future<T>(new internal::FutureState<T>(this));
 }
 }  // namespace weft

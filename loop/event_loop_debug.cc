@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "loop/creation_site.h"
 #include "loop/event_loop.h"
 #include "loop/task_base.h"
 
@@ -47,6 +48,12 @@ std::optional<uint64_t> shuffle_seed_from_environment() {
 
 using internal::Runnable;
 using internal::TaskBase;
+
+void EventLoop::set_debug(bool enabled) {
+  if (enabled != debug_) internal::count_debug_loop(enabled ? 1 : -1);
+  debug_ = enabled;
+  checked_batch_ = debug_ || shuffle_;
+}
 
 void EventLoop::enable_shuffle(uint64_t seed) {
   shuffle_ = true;
@@ -92,6 +99,9 @@ void EventLoop::run_timed(Runnable* r) {
     ctx.future = task->describe();
     const internal::CoroSite& site = task->site();
     ctx.source = absl::StrFormat("%s:%d in %s", site.file, site.line, site.function);
+  } else if (auto* node = dynamic_cast<internal::CallbackNode*>(r)) {
+    ctx.handle = node->describe();
+    if (const internal::CallSite* site = node->creation_site()) ctx.source = site->to_string();
   } else {
     ctx.handle = "<Handle>";
   }

@@ -42,16 +42,22 @@ std::string ExceptionContext::to_string() const {
   field("coroutine", coroutine);
   field("created at", source);
   field("exception", exception_text());
-  if (!stack.empty()) {
-    out += "\n  stack (innermost first):";
+  auto lines = [&out](const char* title, const std::string& text) {
+    if (text.empty()) return;
+    out += "\n  ";
+    out += title;
     size_t start = 0;
-    while (start < stack.size()) {
-      size_t end = stack.find('\n', start);
-      if (end == std::string::npos) end = stack.size();
-      out += "\n    " + stack.substr(start, end - start);
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      out += "\n    " + text.substr(start, end - start);
       start = end + 1;
     }
-  }
+  };
+  lines(coroutine.empty() ? "Object created at (most recent call last):"
+                          : "Coroutine created at (most recent call last):",
+        source_traceback);
+  lines("stack (innermost first):", stack);
   return out;
 }
 

@@ -29,6 +29,10 @@ struct ExceptionContext {
   // A short symbolised stack, one frame per line, innermost first (debug mode's "coroutine
   // ... was never awaited": where the Coro was dropped), or "".
   std::string stack;
+  // Debug mode: the stack where the object concerned was created, one frame per line, most
+  // recent call last (asyncio's source_traceback; for "never awaited", where the Coro was
+  // created), or "".
+  std::string source_traceback;
 
   // The exception's type and message ("std::runtime_error: boom"), or "" when none.
   std::string exception_text() const;

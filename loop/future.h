@@ -27,6 +27,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "loop/creation_site.h"
 #include "loop/future_awaiter.h"
 #include "loop/future_base.h"
 
@@ -37,13 +38,25 @@ class EventLoop;
 namespace internal {
 
 template <class T>
-class FutureState final : public FutureBase {
+class FutureState : public FutureBase {
  public:
   explicit FutureState(EventLoop* loop) : FutureBase(loop, 1) {}
   ResultSlot<T>& slot() { return slot_; }
 
  private:
   ResultSlot<T> slot_;
+};
+
+// What create_future allocates in debug mode: a FutureState that remembers where it was
+// created (creation_site.h).
+template <class T>
+class SitedFutureState final : public FutureState<T> {
+ public:
+  SitedFutureState(EventLoop* loop, CallSite site) : FutureState<T>(loop), site_(site) {}
+  const CallSite* creation_site() const override { return &site_; }
+
+ private:
+  CallSite site_;
 };
 
 }  // namespace internal

@@ -41,15 +41,22 @@ bool FutureBase::cancel(std::string msg) {
 }
 
 std::string FutureBase::describe() const {
+  const char* state_text = "";
   switch (state()) {
     case State::kPending:
-      return "<Future pending>";
+      state_text = "pending";
+      break;
     case State::kCancelled:
-      return "<Future cancelled>";
+      state_text = "cancelled";
+      break;
     case State::kFinished:
-      return exception_ ? "<Future finished exception>" : "<Future finished>";
+      state_text = exception_ ? "finished exception" : "finished";
+      break;
   }
-  return "<Future>";
+  if (const CallSite* site = creation_site()) {
+    return "<Future " + std::string(state_text) + " created at " + site->to_string() + ">";
+  }
+  return "<Future " + std::string(state_text) + ">";
 }
 
 void FutureBase::check_result() {
@@ -212,6 +219,7 @@ void FutureBase::on_last_unref() {
   ctx.message = "Future exception was never retrieved";
   ctx.exception = exception_;
   ctx.future = describe();
+  if (const CallSite* site = creation_site()) ctx.source = site->to_string();
   if (loop_is_alive(loop())) {
     loop()->call_exception_handler(ctx);
   } else {

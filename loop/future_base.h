@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "loop/creation_site.h"
 #include "loop/frame_allocator.h"
 #include "loop/spin_lock.h"
 
@@ -75,8 +76,11 @@ class FutureBase : public UsesFrameAllocator {
 
   // asyncio Future.cancel(): false if already done. Task overrides it.
   virtual bool cancel(std::string msg);
-  // "<Future pending>", "<Task 'name' finished>", ...
+  // "<Future pending>", "<Task 'name' finished>", ...; in debug mode a Future adds where it
+  // was created: "<Future pending created at file.cc:12>".
   virtual std::string describe() const;
+  // Where create_future was called (debug mode); nullptr otherwise and for tasks.
+  virtual const CallSite* creation_site() const { return nullptr; }
 
   // Throws InvalidStateError if pending, CancelledError if cancelled, and rethrows the
   // stored exception (marking it retrieved). Returns normally if a result is set.

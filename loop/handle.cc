@@ -15,11 +15,17 @@ void CallbackNode::run() {
       ExceptionContext ctx;
       ctx.message = "Exception in callback";
       ctx.exception = std::current_exception();
-      ctx.handle = "<Handle>";
+      ctx.handle = describe();
+      if (const CallSite* site = creation_site()) ctx.source = site->to_string();
       loop_->call_exception_handler(ctx);
     }
   }
   unref();
+}
+
+std::string CallbackNode::describe() const {
+  const CallSite* site = creation_site();
+  return site ? "<Handle created at " + site->to_string() + ">" : "<Handle>";
 }
 
 void TimerCallbackNode::on_due() { loop()->schedule(this); }

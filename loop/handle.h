@@ -17,10 +17,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <utility>
 
 #include "absl/functional/any_invocable.h"
 #include "loop/clock.h"
+#include "loop/creation_site.h"
 #include "loop/frame_allocator.h"
 #include "loop/runnable.h"
 #include "loop/timer_heap.h"
@@ -63,6 +65,11 @@ class CallbackNode : public Runnable, public UsesFrameAllocator {
   void run() override;
   void discard() override { unref(); }
 
+  // Where call_soon/call_later/call_at was called, in debug mode (Sited); else nullptr.
+  virtual const CallSite* creation_site() const { return nullptr; }
+  // "<Handle>", or in debug mode "<Handle created at file:line>" (asyncio's repr).
+  std::string describe() const;
+
  private:
   EventLoop* loop_;
   std::atomic<uint32_t> refs_;
@@ -72,11 +79,25 @@ class CallbackNode : public Runnable, public UsesFrameAllocator {
 
 // A callback with a deadline: it sits in the loop's timer heap until due, then moves to the
 // ready queue.
-class TimerCallbackNode final : public CallbackNode, public TimerBase {
+class TimerCallbackNode : public CallbackNode, public TimerBase {
  public:
   using CallbackNode::CallbackNode;
   void on_due() override;
   void on_dropped() override { unref(); }
+};
+
+// A node that remembers where it was scheduled: what debug mode allocates instead of a
+// Node, so that the ordinary nodes carry no site (creation_site.h).
+template <class Node>
+class Sited final : public Node {
+ public:
+  template <class... Args>
+  explicit Sited(CallSite site, Args&&... args)
+      : Node(std::forward<Args>(args)...), site_(site) {}
+  const CallSite* creation_site() const override { return &site_; }
+
+ private:
+  CallSite site_;
 };
 
 }  // namespace internal

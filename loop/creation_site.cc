@@ -1,0 +1,122 @@
+#include "loop/creation_site.h"
+
+#include <execinfo.h>
+
+#include <algorithm>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/debugging/symbolize.h"
+#include "absl/strings/str_format.h"
+#include "loop/event_loop.h"
+
+namespace weft::internal {
+namespace {
+
+constexpr int kMaxFrames = 32;
+constexpr int kShown = 10;
+
+struct Frames {
+  void* pc[kMaxFrames];
+  int n = 0;
+};
+
+// The recorded Coro creation stacks. Leaked on purpose: frames may be destroyed during static
+// destruction.
+struct OriginTable {
+  std::mutex mu;
+  std::unordered_map<const void*, Frames> stacks;
+};
+
+OriginTable& origins() {
+  static OriginTable* t = new OriginTable();
+  return *t;
+}
+
+std::string symbol_of(void* pc) {
+  char name[1024];
+  return absl::Symbolize(pc, name, sizeof name) ? std::string(name) : std::string("??");
+}
+
+bool is_machinery(std::string_view symbol, const char* const* skip) {
+  for (; *skip != nullptr; ++skip) {
+    if (symbol.find(*skip) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+// The frames from the first one that is not machinery on, innermost first: (pc, symbol).
+std::vector<std::pair<void*, std::string>> user_frames(void* const* pc, int n,
+                                                       const char* const* skip) {
+  std::vector<std::pair<void*, std::string>> out;
+  for (int i = 0; i < n && static_cast<int>(out.size()) < kShown; ++i) {
+    std::string symbol = symbol_of(pc[i]);
+    if (out.empty() && is_machinery(symbol, skip)) continue;
+    out.emplace_back(pc[i], std::move(symbol));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string CallSite::to_string() const { return absl::StrFormat("%s:%d", file, line); }
+
+std::atomic<int> g_debug_reasons{debug_from_environment() ? 1 : 0};
+
+void count_debug_loop(int delta) { g_debug_reasons.fetch_add(delta, std::memory_order_relaxed); }
+
+bool capture_coro_origin(const void* promise) {
+  EventLoop* loop = EventLoop::current_or_null();
+  if (!(loop ? loop->get_debug() : debug_from_environment())) return false;
+  Frames f;
+  f.n = backtrace(f.pc, kMaxFrames);
+  OriginTable& t = origins();
+  std::lock_guard<std::mutex> lock(t.mu);
+  t.stacks[promise] = f;
+  return true;
+}
+
+void forget_coro_origin(const void* promise) {
+  OriginTable& t = origins();
+  std::lock_guard<std::mutex> lock(t.mu);
+  t.stacks.erase(promise);
+}
+
+std::string coro_origin(const void* promise) {
+  Frames f;
+  {
+    OriginTable& t = origins();
+    std::lock_guard<std::mutex> lock(t.mu);
+    auto it = t.stacks.find(promise);
+    if (it == t.stacks.end()) return "";
+    f = it->second;
+  }
+  // The capture itself and the promise's constructors are left out: the innermost frame shown
+  // is the coroutine function's ramp (the call that created the frame), then its caller.
+  static const char* const kSkip[] = {"capture_coro_origin", "CoroPromise", "promise_type",
+                                      nullptr};
+  auto frames = user_frames(f.pc, f.n, kSkip);
+  std::reverse(frames.begin(), frames.end());  // most recent call last, as asyncio prints
+  std::string out;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    absl::StrAppendFormat(&out, "%s#%d %p %s", out.empty() ? "" : "\n",
+                          frames.size() - 1 - i, frames[i].first, frames[i].second);
+  }
+  return out;
+}
+
+std::string symbolized_stack_here(const char* const* skip) {
+  void* pc[kMaxFrames];
+  int n = backtrace(pc, kMaxFrames);
+  auto frames = user_frames(pc + 1, n - 1, skip);  // not this function
+  std::string out;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    absl::StrAppendFormat(&out, "%s#%d %p %s", out.empty() ? "" : "\n", i, frames[i].first,
+                          frames[i].second);
+  }
+  return out;
+}
+
+}  // namespace weft::internal
