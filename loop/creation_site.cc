@@ -35,9 +35,21 @@ OriginTable& origins() {
   return *t;
 }
 
+// absl::Symbolize reads /proc/self/maps and the ELF files on every call (milliseconds in
+// an unoptimised build): each address is symbolised once per process. A report prints two
+// stacks that share most of their frames (the loop's).
 std::string symbol_of(void* pc) {
+  static std::mutex mu;
+  static auto* cache = new std::unordered_map<void*, std::string>();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache->find(pc);
+    if (it != cache->end()) return it->second;
+  }
   char name[1024];
-  return absl::Symbolize(pc, name, sizeof name) ? std::string(name) : std::string("??");
+  std::string symbol = absl::Symbolize(pc, name, sizeof name) ? std::string(name) : "??";
+  std::lock_guard<std::mutex> lock(mu);
+  return cache->emplace(pc, std::move(symbol)).first->second;
 }
 
 bool is_machinery(std::string_view symbol, const char* const* skip) {
@@ -63,7 +75,7 @@ std::vector<std::pair<void*, std::string>> user_frames(void* const* pc, int n,
 
 std::string CallSite::to_string() const { return absl::StrFormat("%s:%d", file, line); }
 
-std::atomic<int> g_debug_reasons{debug_from_environment() ? 1 : 0};
+std::atomic<int> g_debug_reasons{0};
 
 void count_debug_loop(int delta) { g_debug_reasons.fetch_add(delta, std::memory_order_relaxed); }
 

@@ -28,7 +28,8 @@ struct CallSite {
   std::string to_string() const;
 };
 
-// Non-zero while some loop is in debug mode (or WEFT_DEBUG=1): Coro creation stacks may be
+// Non-zero while some loop is in debug mode (or WEFT_DEBUG=1, counted from the first time
+// the environment is read: the first EventLoop, at the latest): Coro creation stacks may be
 // captured.
 extern std::atomic<int> g_debug_reasons;
 // An EventLoop entering (+1) or leaving (-1) debug mode.

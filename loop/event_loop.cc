@@ -78,7 +78,11 @@ void schedule_threadsafe_if_alive(EventLoop* loop, uint64_t serial, Runnable* r)
 bool debug_from_environment() {
   static const bool enabled = [] {
     const char* v = std::getenv("WEFT_DEBUG");
-    return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+    bool on = v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+    // Coros created outside any loop capture their creation stack too (creation_site.h),
+    // from the first time the environment is read (the first EventLoop, at the latest).
+    if (on) count_debug_loop(1);
+    return on;
   }();
   return enabled;
 }

@@ -200,15 +200,17 @@ class EventLoop {
   std::string step_task_name(uint64_t task_id) const {
     return internal::read_published_name(step_name_, task_id);
   }
-  // A named task's step publishes its name while it runs (task_name.h). Owning thread.
+  // A named task's step publishes its name (task_name.h); an unnamed task's step leaves the
+  // slot as it is (the reader checks the task id). Owning thread.
   void publish_step_name(const internal::TaskName* name) {
     step_name_.store(name, std::memory_order_release);
   }
-  // After every task step: a load, and a store only if a named task's step published.
-  void clear_step_name() {
-    if (step_name_.load(std::memory_order_relaxed) != nullptr) [[unlikely]] {
-      step_name_.store(nullptr, std::memory_order_relaxed);
-    }
+  // Clears the slot if it holds a name of task `task_id`: before the task can be freed (it
+  // completes, it is abandoned) or run elsewhere (a spawned task's step ends), so that the
+  // slot only ever holds names of live tasks. Owning thread.
+  void forget_step_name(uint64_t task_id) {
+    const internal::TaskName* n = step_name_.load(std::memory_order_relaxed);
+    if (n != nullptr && n->task_id == task_id) step_name_.store(nullptr, std::memory_order_relaxed);
   }
 
   // --- Counters, readable from any thread at any time (relaxed). ---

@@ -167,10 +167,10 @@ void TaskBase::run() {
   loop->set_current_task(this);
   loop->publish_task_step(id_, site_.function);
   // A named task's name is readable by the watchdog while its step runs (task_name.h); the
-  // slot is cleared before the task can complete and free it.
+  // slot is cleared before the task can be freed (complete, abandon) or run on another loop
+  // (end_step_spawned).
   if (cold_) [[unlikely]] loop->publish_step_name(cold_->name);
   resume_point_.resume();
-  loop->clear_step_name();
   loop->set_current_task(outer);
   if (root_.done()) {
     complete();
@@ -191,6 +191,7 @@ void TaskBase::begin_step_spawned(EventLoop* here) {
 }
 
 void TaskBase::end_step_spawned() {
+  loop()->forget_step_name(id_);  // from here on another loop may run (and free) the task
   bool pinned;
   {
     std::lock_guard<SpinLock> guard(lock_);
@@ -317,7 +318,11 @@ void TaskBase::complete() {
     destroy_frames();
     finish();
   }
-  EventLoop* home = cold_ && cold_->home ? cold_->home : loop();
+  EventLoop* home = loop();
+  if (cold_) [[unlikely]] {
+    home->forget_step_name(id_);  // the slot of the loop that ran the last step
+    if (cold_->home) home = cold_->home;
+  }
   if (home == loop()) {
     home->release_task(this);  // may delete this
   } else {
@@ -497,6 +502,9 @@ void TaskBase::abandon() {
   // Destroying the frames runs the destructors of everything the coroutines hold, including
   // the awaiters, which unregister from timers and futures.
   destroy_frames();
+  // A pinned task's last step ran on this loop, which is closing (on its own thread); a
+  // spawned one's slot was cleared when its step ended.
+  if (!spawned_) loop()->forget_step_name(id_);
   loop()->call_exception_handler(ctx);
 }
 

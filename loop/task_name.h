@@ -6,18 +6,21 @@
 // any moment while the watchdog reads.
 //
 // The scheme. A name is never changed in place: set_name makes a new TaskName, and the old
-// ones stay alive (chained) until the task is destroyed (set_name is rare). While a named
-// task's step runs, its loop's slot (EventLoop::step_name) points to the current TaskName;
-// the step clears the slot when it returns, before the task can complete and be freed. The
-// watchdog reads the slot through one hazard pointer (a single reader: read_published_name
-// serialises its callers): it announces the pointer it is about to read, then checks that
-// the slot still holds it; the task's destructor waits until the hazard does not hold any of
-// its names before freeing them. The wait is at most the time the reader takes to copy one
-// string, and happens only when a named task dies at the moment its name is being read.
+// ones stay alive (chained) until the task is destroyed (set_name is rare). A named task's
+// step stores its current TaskName in its loop's slot (EventLoop::step_task_name); an unnamed
+// task's step leaves the slot alone (the reader checks the task id, and spells an unnamed
+// task "Task-<id>" from the id alone). The slot only ever holds names of live tasks: it is
+// cleared (EventLoop::forget_step_name) when the task completes, when it is abandoned, and
+// when a spawned task's step ends (it may next run, and end, on another loop). The watchdog
+// reads the slot through one hazard pointer (a single reader: read_published_name serialises
+// its callers): it announces the pointer it is about to read, then checks that the slot
+// still holds it; the task's destructor waits until the hazard holds none of its names
+// before freeing them. The wait is at most the time the reader takes to copy one string, and
+// happens only when a named task dies at the moment its name is being read.
 //
-// Cost to the hot path: an unnamed task ("Task-<id>", which the reader can spell from the
-// id alone) costs a test of TaskBase::cold_ per step. A named task: a store when its step
-// starts and one when it ends; a fence when it is destroyed.
+// Cost to the hot path: a test of TaskBase::cold_ per step (a store if the task is named),
+// folded into complete()'s existing test; a spawned task's step that suspends compares the
+// slot with its id. A named task's destruction: a fence.
 #ifndef WEFT_LOOP_TASK_NAME_H_
 #define WEFT_LOOP_TASK_NAME_H_
 

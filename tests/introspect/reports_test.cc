@@ -28,6 +28,8 @@ __attribute__((noinline)) void drop_a_coro_here() {
 TEST(NeverAwaited, NamesTheCoroutineWhereItIsDefinedAndWhereItWasDropped) {
   EventLoop loop;
   loop.set_debug(true);
+  // Symbolising the stacks takes milliseconds (more under a sanitizer): not a slow step here.
+  loop.set_slow_callback_duration(std::chrono::hours(1));
   loop_test::HandlerLog log;
   log.install(loop);
   auto body = []() -> Coro<void> {

@@ -329,6 +329,8 @@ Coro<void> forgotten_coroutine() { co_return; }
 TEST(Coro, NeverAwaitedIsReportedInDebugMode) {
   EventLoop loop;
   loop.set_debug(true);
+  // Symbolising the stacks takes milliseconds (more under a sanitizer): not a slow step here.
+  loop.set_slow_callback_duration(std::chrono::hours(1));
   HandlerLog log;
   log.install(loop);
   loop.run_until_complete([]() -> Coro<void> {
