@@ -189,8 +189,11 @@ class CoroPromiseBase : public UsesFrameAllocator {
   CoroPromiseBase(const CoroPromiseBase&) = delete;
   CoroPromiseBase& operator=(const CoroPromiseBase&) = delete;
   ~CoroPromiseBase() {
-    if (has_exception_) exception_.~exception_ptr();
-    if (has_origin_) [[unlikely]] forget_coro_origin(this);
+    // Adjacent bits: one test of the flags word for both (every Coro's frame comes here).
+    if (has_origin_ || has_exception_) [[unlikely]] {
+      if (has_exception_) exception_.~exception_ptr();
+      if (has_origin_) forget_coro_origin(this);
+    }
   }
 
   std::suspend_always initial_suspend() noexcept { return {}; }
@@ -278,8 +281,8 @@ class CoroPromiseBase : public UsesFrameAllocator {
   const char* file_;
   uint32_t line_ : 29;
   uint32_t started_ : 1 = 0;
-  uint32_t has_exception_ : 1 = 0;
   uint32_t has_origin_ : 1 = 0;  // a creation stack is recorded (debug mode)
+  uint32_t has_exception_ : 1 = 0;
   uint32_t await_line_ = 0;
 };
 

@@ -301,6 +301,7 @@ class EventLoop {
   // call_at without the checks; takes the callback by reference so it is moved only once.
   TimerHandle add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn,
                         const char* file = nullptr, unsigned line = 0);
+  Handle call_soon_debug(absl::AnyInvocable<void()>&& fn, const char* file, unsigned line);
   bool spin_for_work();
   static void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
     // Single writer: a load and a store, no read-modify-write.
@@ -418,11 +419,12 @@ namespace weft {
 template <class T>
 Future<T> EventLoop::create_future(const char* file, unsigned line) {
   check_open("create_future");
-  check_thread("create_future");
-  internal::pin_current_task();
   if (debug_) [[unlikely]] {
+    check_thread_slow("create_future");
+    internal::pin_current_task();
     return Future<T>(new internal::SitedFutureState<T>(this, internal::CallSite{file, line}));
   }
+  internal::pin_current_task();
   return Future<T>(new internal::FutureState<T>(this));
 }
 }  // namespace weft
