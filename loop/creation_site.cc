@@ -1,13 +1,12 @@
 #include "loop/creation_site.h"
 
-#include <execinfo.h>
-
 #include <algorithm>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "absl/debugging/stacktrace.h"
 #include "absl/debugging/symbolize.h"
 #include "absl/strings/str_format.h"
 #include "loop/event_loop.h"
@@ -15,7 +14,9 @@
 namespace weft::internal {
 namespace {
 
-constexpr int kMaxFrames = 32;
+// A creation stack keeps the innermost kMaxFrames frames: the few of the capture and the
+// promise's constructors, then the kShown printed.
+constexpr int kMaxFrames = 16;
 constexpr int kShown = 10;
 
 struct Frames {
@@ -82,8 +83,11 @@ void count_debug_loop(int delta) { g_debug_reasons.fetch_add(delta, std::memory_
 bool capture_coro_origin(const void* promise) {
   EventLoop* loop = EventLoop::current_or_null();
   if (!(loop ? loop->get_debug() : debug_from_environment())) return false;
+  // absl::GetStackTrace walks frame pointers (every weft config keeps them): a few
+  // instructions per frame, where backtrace(3)'s DWARF unwinding costs tens of thousands per
+  // stack, and this runs for every Coro created in debug mode.
   Frames f;
-  f.n = backtrace(f.pc, kMaxFrames);
+  f.n = absl::GetStackTrace(f.pc, kMaxFrames, 0);
   OriginTable& t = origins();
   std::lock_guard<std::mutex> lock(t.mu);
   t.stacks[promise] = f;
@@ -120,9 +124,9 @@ std::string coro_origin(const void* promise) {
 }
 
 std::string symbolized_stack_here(const char* const* skip) {
-  void* pc[kMaxFrames];
-  int n = backtrace(pc, kMaxFrames);
-  auto frames = user_frames(pc + 1, n - 1, skip);  // not this function
+  void* pc[2 * kMaxFrames];
+  int n = absl::GetStackTrace(pc, 2 * kMaxFrames, 1);  // not this function
+  auto frames = user_frames(pc, n, skip);
   std::string out;
   for (size_t i = 0; i < frames.size(); ++i) {
     absl::StrAppendFormat(&out, "%s#%d %p %s", out.empty() ? "" : "\n", i, frames[i].first,

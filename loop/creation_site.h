@@ -7,9 +7,9 @@
 // and dropped; in debug mode the object is allocated as a subclass that keeps them
 // (SitedCallbackNode, SitedFutureState), so the ordinary objects do not grow.
 //
-// Coros: a short stack captured when the coroutine's frame is created (backtrace(3), names
-// from absl::Symbolize when reported), kept beside the frame in a table keyed by the promise's
-// address. The promise constructor tests one global counter (how many loops are in debug mode,
+// Coros: a short stack captured when the coroutine's frame is created (absl::GetStackTrace,
+// which walks frame pointers; names from absl::Symbolize when reported), kept beside the
+// frame in a table keyed by the promise's address. The promise constructor tests one global counter (how many loops are in debug mode,
 // plus one for WEFT_DEBUG=1); only when it is non-zero does it look further.
 #ifndef WEFT_LOOP_CREATION_SITE_H_
 #define WEFT_LOOP_CREATION_SITE_H_

@@ -90,29 +90,48 @@ void EventLoop::shuffle_task_steps(size_t n) {
 }
 
 void EventLoop::run_timed(Runnable* r) {
-  // A task is described before its step: after it, the task may be gone (its last step) or,
-  // if spawned, running on another loop already.
+  // Only what is needed is kept before the item runs; the text is made only for a slow one.
+  // After its step a task may be gone (its last step) or, if spawned, running on another
+  // loop: it is held by a reference, and its name read from the immutable TaskName it had
+  // before the step (task_name.h). A callback's site is copied out (the node goes when it
+  // has run).
   TaskBase* task = dynamic_cast<TaskBase*>(r);
-  ExceptionContext ctx;
+  const internal::TaskName* name = nullptr;
+  internal::CallSite handle_site;
+  bool has_handle_site = false;
   if (task) {
-    ctx.task = task->name();
-    ctx.future = task->describe();
-    const internal::CoroSite& site = task->site();
-    ctx.source = absl::StrFormat("%s:%d in %s", site.file, site.line, site.function);
+    task->ref();
+    name = task->name_object();
   } else if (auto* node = dynamic_cast<internal::CallbackNode*>(r)) {
-    ctx.handle = node->describe();
-    if (const internal::CallSite* site = node->creation_site()) ctx.source = site->to_string();
-  } else {
-    ctx.handle = "<Handle>";
+    if (const internal::CallSite* site = node->creation_site()) {
+      handle_site = *site;
+      has_handle_site = true;
+    }
   }
   TimePoint start = Clock::now();
   r->run();
   Duration took = Clock::now() - start;
-  if (took < slow_callback_duration_) return;
-  double secs = std::chrono::duration<double>(took).count();
-  ctx.message = absl::StrFormat("Executing %s took %.3f seconds", task ? ctx.future : ctx.handle,
-                                secs);
-  call_exception_handler(ctx);
+  if (took >= slow_callback_duration_) {
+    double secs = std::chrono::duration<double>(took).count();
+    ExceptionContext ctx;
+    if (task) {
+      const internal::CoroSite& site = task->site();
+      ctx.task = name ? name->text : absl::StrFormat("Task-%d", task->id());
+      // The state it was in while the step ran.
+      ctx.future = absl::StrFormat("<Task pending name='%s' coro=%s() at %s:%d>", ctx.task,
+                                   site.function, site.file, site.line);
+      ctx.source = absl::StrFormat("%s:%d in %s", site.file, site.line, site.function);
+    } else if (has_handle_site) {
+      ctx.handle = "<Handle created at " + handle_site.to_string() + ">";
+      ctx.source = handle_site.to_string();
+    } else {
+      ctx.handle = "<Handle>";
+    }
+    ctx.message = absl::StrFormat("Executing %s took %.3f seconds",
+                                  task ? ctx.future : ctx.handle, secs);
+    call_exception_handler(ctx);
+  }
+  if (task) task->unref();
 }
 
 }  // namespace weft

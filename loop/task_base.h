@@ -127,6 +127,9 @@ class TaskBase : public FutureBase, public Runnable {
   const CoroSite& site() const { return site_; }
 
   std::string name() const;
+  // The current name as an immutable object (nullptr: "Task-<id>"), alive as long as the task
+  // (task_name.h). Owning loop only.
+  const TaskName* name_object() const { return cold_ ? cold_->name : nullptr; }
   // Owning loop only. The old name stays readable by the watchdog until the task is
   // destroyed (task_name.h).
   void set_name(std::string name);
