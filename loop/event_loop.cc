@@ -444,28 +444,35 @@ Handle EventLoop::call_soon_threadsafe(absl::AnyInvocable<void()> fn) {
 TimerHandle EventLoop::call_later(Duration delay, absl::AnyInvocable<void()> fn,
                                   const char* file, unsigned line) {
   check_open("call_later");
-  check_thread("call_later");
+  // As call_soon: the site is used only on the out-of-line debug path.
+  if (debug_) [[unlikely]] {
+    return add_timer_debug("call_later", time() + delay, std::move(fn), file, line);
+  }
   internal::pin_current_task();
-  return add_timer(time() + delay, std::move(fn), file, line);
+  return add_timer(time() + delay, std::move(fn));
 }
 
 TimerHandle EventLoop::call_at(TimePoint when, absl::AnyInvocable<void()> fn, const char* file,
                                unsigned line) {
   check_open("call_at");
-  check_thread("call_at");
+  if (debug_) [[unlikely]] return add_timer_debug("call_at", when, std::move(fn), file, line);
   internal::pin_current_task();
-  return add_timer(when, std::move(fn), file, line);
+  return add_timer(when, std::move(fn));
 }
 
-TimerHandle EventLoop::add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn,
-                                 const char* file, unsigned line) {
-  internal::TimerCallbackNode* node;
-  if (debug_ && file != nullptr) [[unlikely]] {
-    node = new internal::Sited<internal::TimerCallbackNode>(internal::CallSite{file, line}, this,
-                                                             std::move(fn), /*refs=*/2);
-  } else {
-    node = new internal::TimerCallbackNode(this, std::move(fn), /*refs=*/2);
-  }
+TimerHandle EventLoop::add_timer_debug(const char* what, TimePoint when,
+                                       absl::AnyInvocable<void()>&& fn, const char* file,
+                                       unsigned line) {
+  check_thread_slow(what);
+  internal::pin_current_task();
+  auto* node = new internal::Sited<internal::TimerCallbackNode>(internal::CallSite{file, line},
+                                                                 this, std::move(fn), /*refs=*/2);
+  timers_.push(node, when);
+  return TimerHandle(node);
+}
+
+TimerHandle EventLoop::add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn) {
+  auto* node = new internal::TimerCallbackNode(this, std::move(fn), /*refs=*/2);
   timers_.push(node, when);
   return TimerHandle(node);
 }

@@ -303,9 +303,12 @@ class EventLoop {
   [[noreturn]] void throw_closed(const char* what) const;
   void set_io(int fd, absl::AnyInvocable<void()> fn, bool reader);
   // call_at without the checks; takes the callback by reference so it is moved only once.
-  TimerHandle add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn,
-                        const char* file = nullptr, unsigned line = 0);
+  TimerHandle add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn);
+  // Debug mode's call_soon / call_later / call_at: the thread check, and a node that keeps
+  // its creation site (creation_site.h).
   Handle call_soon_debug(absl::AnyInvocable<void()>&& fn, const char* file, unsigned line);
+  TimerHandle add_timer_debug(const char* what, TimePoint when, absl::AnyInvocable<void()>&& fn,
+                              const char* file, unsigned line);
   bool spin_for_work(Duration budget);
   static void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
     // Single writer: a load and a store, no read-modify-write.
