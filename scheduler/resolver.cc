@@ -139,6 +139,9 @@ Coro<void> race_attempt(Race& race, TaskGroup tg, size_t i, Future<void> previou
     } catch (const TimeoutError&) {
       // The previous attempt is slow: start this one alongside it.
     }
+    // A winner may have connected while this task was already due to resume (its cancel
+    // then lands at the connect below): start nothing more.
+    if (race.winner) co_return;
   }
   Future<void> failed;
   if (i + 1 < race.addresses->size()) {

@@ -18,6 +18,7 @@
 #include "loop/socket.h"
 #include "loop/weft.h"
 #include "scheduler/resolver.h"
+#include "scheduler/runtime.h"
 
 using namespace std::chrono_literals;
 
@@ -48,35 +49,29 @@ AddrInfo tcp(const SocketAddress& address) {
   return info;
 }
 
-// A listening socket on 127.0.0.1.
-struct Listener {
-  Listener() {
+// A port on 127.0.0.1: listening (with `backlog`), or only bound, so that it refuses.
+struct Port {
+  explicit Port(std::optional<int> backlog) {
     socket.bind(SocketAddress::ip("127.0.0.1", 0));
-    socket.listen();
+    if (backlog) socket.listen(*backlog);
     address = socket.getsockname();
   }
   Socket socket{AF_INET, SOCK_STREAM};
   SocketAddress address;
 };
 
-// A port on 127.0.0.1 that refuses: bound, not listening.
-struct Refusing {
-  Refusing() {
-    socket.bind(SocketAddress::ip("127.0.0.1", 0));
-    address = socket.getsockname();
-  }
-  Socket socket{AF_INET, SOCK_STREAM};
-  SocketAddress address;
+struct Listener : Port {
+  Listener() : Port(1024) {}
+};
+
+struct Refusing : Port {
+  Refusing() : Port(std::nullopt) {}
 };
 
 // A listener that never answers: its accept queue (backlog 0: one connection) is full, so the
 // kernel drops further SYNs and a connect stays in progress.
-struct Silent {
-  Silent() {
-    socket.bind(SocketAddress::ip("127.0.0.1", 0));
-    socket.listen(0);
-    address = socket.getsockname();
-  }
+struct Silent : Port {
+  Silent() : Port(0) {}
   // Fills the queue, then checks that a connect really gets no answer; false if this kernel
   // answers anyway (the test is then skipped rather than wrong).
   Coro<bool> fill() {
@@ -92,8 +87,6 @@ struct Silent {
       co_return true;
     }
   }
-  Socket socket{AF_INET, SOCK_STREAM};
-  SocketAddress address;
   std::optional<Socket> filler;
 };
 
@@ -219,6 +212,30 @@ TEST(HappyEyeballsTest, CancellingARaceClosesEveryAttempt) {
     EXPECT_EQ(open_fds(), before);
   }());
   if (skipped) GTEST_SKIP() << "this kernel answers a connect to a full accept queue";
+}
+
+// From spawned tasks on a 2-loop Runtime, several races at once: each connects to the
+// listening address, and no socket is left behind.
+TEST(HappyEyeballsTest, RacesFromSpawnedTasksOnARuntime) {
+  Runtime rt({.threads = 2});
+  rt.block_on([]() -> Coro<void> {
+    Listener good;
+    Refusing bad;
+    const size_t before = open_fds();
+    std::vector<Task<std::string>> clients;
+    for (int i = 0; i < 8; ++i) {
+      clients.push_back(spawn([](SocketAddress bad_address,
+                                 SocketAddress good_address) -> Coro<std::string> {
+        Coro<Socket> connecting =
+            connect_bounded({tcp(bad_address), tcp(good_address)}, happy(1ms));
+        Socket s = co_await std::move(connecting);
+        co_return s.getpeername().to_string();
+      }(bad.address, good.address)));
+    }
+    for (Task<std::string>& c : clients) EXPECT_EQ(co_await c, good.address.to_string());
+    clients.clear();
+    EXPECT_EQ(open_fds(), before);
+  }());
 }
 
 TEST(HappyEyeballsTest, InterleaveIsAsyncios) {
