@@ -34,27 +34,49 @@ using weft::http::ParseStatus;
 
 constexpr std::string_view kBody = "Hello, World!";
 
-// "Date: <IMF-fixdate>\r\n", formatted once per second per thread.
-std::string_view date_header() {
-  thread_local time_t cached_second = 0;
-  thread_local char buf[64];
-  thread_local size_t len = 0;
-  time_t now = time(nullptr);
-  if (now != cached_second) {
-    cached_second = now;
-    tm t;
-    gmtime_r(&now, &t);
-    len = strftime(buf, sizeof buf, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &t);
+// The whole keep-alive response, with its Date header, rebuilt once per second per thread:
+// answering a request is then one copy (W8 measures the per-request user time).
+class HelloResponse {
+ public:
+  std::string_view get() {
+    time_t now = time(nullptr);
+    if (now != second_) {
+      second_ = now;
+      tm t;
+      gmtime_r(&now, &t);
+      char date[64];
+      size_t date_len = strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &t);
+      text_.assign(
+          "HTTP/1.1 200 OK\r\nServer: weft\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n");
+      text_.append(date, date_len);
+      head_size_ = text_.size();
+      text_ += "\r\n";
+      text_ += kBody;
+    }
+    return text_;
   }
-  return std::string_view(buf, len);
-}
+  // Without keep-alive: the same with "Connection: close".
+  void append_closing(std::string& out) {
+    std::string_view full = get();
+    out.append(full.substr(0, head_size_));
+    out += "Connection: close\r\n";
+    out.append(full.substr(head_size_));
+  }
+
+ private:
+  time_t second_ = 0;
+  size_t head_size_ = 0;
+  std::string text_;
+};
+
+thread_local HelloResponse t_hello;
 
 void append_hello(std::string& out, bool keep_alive) {
-  out += "HTTP/1.1 200 OK\r\nServer: weft\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n";
-  out += date_header();
-  if (!keep_alive) out += "Connection: close\r\n";
-  out += "\r\n";
-  out += kBody;
+  if (keep_alive) {
+    out.append(t_hello.get());
+  } else {
+    t_hello.append_closing(out);
+  }
 }
 
 void append_bad_request(std::string& out, const char* why) {
