@@ -1,6 +1,7 @@
 #include "examples/http/request_parser.h"
 
 #include <array>
+#include <cstdint>
 #include <cstring>
 
 namespace weft::http {
@@ -25,14 +26,6 @@ constexpr std::array<char, 256> kLower = [] {
   for (int c = 0; c < 256; ++c) t[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
   return t;
 }();
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!kTokenChar[static_cast<unsigned char>(c)]) return false;
-  }
-  return true;
-}
 
 // ASCII case-insensitive equality; `lower` is in lower case already.
 bool iequals(std::string_view a, std::string_view lower) {
@@ -74,14 +67,25 @@ size_t find_crlf(const char* p, const char* end) {
   return std::string_view::npos;
 }
 
-// The offset of the first "\r\n\r\n" in [p, end), or npos.
-size_t find_head_end(const char* p, const char* end) {
+// Where the lines of a head end (offsets of their CRLF from the head's start), as found by
+// the search for the head's end, so that the lines need not be searched again. Only the
+// first kMax are kept; the lines after those are searched for.
+struct LineEnds {
+  static constexpr size_t kMax = 32;
+  uint32_t at[kMax];
+  size_t n = 0;
+};
+
+// The offset of the first "\r\n\r\n" in [p, end), or npos; records the CRLFs before it.
+size_t find_head_end(const char* p, const char* end, LineEnds& lines) {
   const char* begin = p;
   while (end - p >= 4) {
     const char* cr = static_cast<const char*>(std::memchr(p, '\r', static_cast<size_t>(end - p - 3)));
     if (!cr) return std::string_view::npos;
     if (cr[1] == '\n') {
-      if (cr[2] == '\r' && cr[3] == '\n') return static_cast<size_t>(cr - begin);
+      size_t offset = static_cast<size_t>(cr - begin);
+      if (lines.n < LineEnds::kMax) lines.at[lines.n++] = static_cast<uint32_t>(offset);
+      if (cr[2] == '\r' && cr[3] == '\n') return offset;
       p = cr + 2;  // the next '\r' to consider is at cr + 2 at the earliest
     } else {
       p = cr + 1;
@@ -97,11 +101,13 @@ ParseStatus fail(HttpRequest& out, const char* why) {
 
 // One header field line (no CRLF) of the head; updates `out`.
 ParseStatus parse_field(std::string_view field, bool& have_length, HttpRequest& out) {
-  const void* colon_ptr = std::memchr(field.data(), ':', field.size());
-  if (!colon_ptr) return fail(out, "malformed header field");
-  size_t colon = static_cast<size_t>(static_cast<const char*>(colon_ptr) - field.data());
+  // The name runs up to the first non-token character, which must be the colon.
+  size_t colon = 0;
+  while (colon < field.size() && kTokenChar[static_cast<unsigned char>(field[colon])]) ++colon;
+  if (colon == 0 || colon == field.size() || field[colon] != ':') {
+    return fail(out, "malformed header field");
+  }
   std::string_view name = field.substr(0, colon);
-  if (!is_token(name)) return fail(out, "malformed header field");
   // Only three names matter; most fields (Host, Accept, User-Agent...) differ in length.
   switch (name.size()) {
     case 10:  // Connection
@@ -143,27 +149,38 @@ ParseStatus HttpRequestParser::parse(std::string_view data, HttpRequest& out) co
   size_t start = 0;
   while (start + 1 < data.size() && data[start] == '\r' && data[start + 1] == '\n') start += 2;
   const char* const head_begin = data.data() + start;
-  size_t head_size = find_head_end(head_begin, data.data() + data.size());
+  LineEnds lines;
+  size_t head_size = find_head_end(head_begin, data.data() + data.size(), lines);
   if (head_size == std::string_view::npos) {
     if (data.size() - start > kMaxHeaderBytes) return fail(out, "header block too large");
     return ParseStatus::kIncomplete;
   }
   if (head_size > kMaxHeaderBytes) return fail(out, "header block too large");
   const char* const head_end = head_begin + head_size;
+  // The CRLF ending line i (i >= 1 when lines.n is exhausted), searched for past the
+  // recorded ones. npos: the line runs to the head's end.
+  auto line_end = [&](size_t i, const char* from) -> size_t {
+    if (i < lines.n) return lines.at[i] < head_size ? lines.at[i] : std::string_view::npos;
+    if (lines.n < LineEnds::kMax) return std::string_view::npos;  // no CRLF left in the head
+    size_t rel = find_crlf(from, head_end);
+    return rel == std::string_view::npos ? rel : static_cast<size_t>(from - head_begin) + rel;
+  };
 
   // Request line: METHOD SP target SP HTTP/1.x
-  size_t line_size = find_crlf(head_begin, head_end);
+  size_t line_size = line_end(0, head_begin);
   if (line_size == std::string_view::npos) line_size = head_size;
-  std::string_view line(head_begin, line_size);
-  const char* sp1 = static_cast<const char*>(std::memchr(line.data(), ' ', line.size()));
-  if (!sp1) return fail(out, "malformed request line");
-  const char* line_end = line.data() + line.size();
-  const char* sp2 = static_cast<const char*>(std::memchr(sp1 + 1, ' ', static_cast<size_t>(line_end - sp1 - 1)));
-  if (!sp2) return fail(out, "malformed request line");
-  out.method = std::string_view(line.data(), static_cast<size_t>(sp1 - line.data()));
+  const char* const line_stop = head_begin + line_size;
+  const char* sp1 = head_begin;
+  bool method_is_token = true;
+  while (sp1 < line_stop && *sp1 != ' ') method_is_token &= kTokenChar[static_cast<unsigned char>(*sp1++)];
+  if (sp1 == line_stop) return fail(out, "malformed request line");
+  const char* sp2 = sp1 + 1;
+  while (sp2 < line_stop && *sp2 != ' ') ++sp2;
+  if (sp2 == line_stop) return fail(out, "malformed request line");
+  out.method = std::string_view(head_begin, static_cast<size_t>(sp1 - head_begin));
   out.target = std::string_view(sp1 + 1, static_cast<size_t>(sp2 - sp1 - 1));
-  std::string_view version(sp2 + 1, static_cast<size_t>(line_end - sp2 - 1));
-  if (!is_token(out.method)) return fail(out, "malformed method");
+  std::string_view version(sp2 + 1, static_cast<size_t>(line_stop - sp2 - 1));
+  if (out.method.empty() || !method_is_token) return fail(out, "malformed method");
   // The target holds no space: sp2 is the first one after sp1.
   if (out.target.empty()) return fail(out, "malformed target");
   if (version.size() != 8 || std::memcmp(version.data(), "HTTP/1.", 7) != 0 || version[7] < '0' ||
@@ -175,13 +192,14 @@ ParseStatus HttpRequestParser::parse(std::string_view data, HttpRequest& out) co
 
   // Header fields, one per CRLF-terminated line up to the head's end.
   bool have_length = false;
-  const char* p = line_size < head_size ? head_begin + line_size + 2 : head_end;
-  while (p < head_end) {
-    size_t eol = find_crlf(p, head_end);
-    size_t field_size = eol == std::string_view::npos ? static_cast<size_t>(head_end - p) : eol;
-    ParseStatus status = parse_field(std::string_view(p, field_size), have_length, out);
+  const char* p = line_size < head_size ? line_stop + 2 : head_end;
+  for (size_t i = 1; p < head_end; ++i) {
+    size_t eol = line_end(i, p);
+    const char* field_end = eol == std::string_view::npos ? head_end : head_begin + eol;
+    ParseStatus status =
+        parse_field(std::string_view(p, static_cast<size_t>(field_end - p)), have_length, out);
     if (status != ParseStatus::kComplete) return status;
-    p = eol == std::string_view::npos ? head_end : p + eol + 2;
+    p = eol == std::string_view::npos ? head_end : field_end + 2;
   }
   size_t total = start + head_size + 4 + out.content_length;
   if (data.size() < total) return ParseStatus::kIncomplete;
