@@ -122,7 +122,10 @@ weft::Coro<void> serve_http(weft::Socket conn) {
         have -= used;
       }
       if (!out.empty()) {
-        co_await conn.sendall(out);
+        // The socket usually has room for a response: send it at once, and await only
+        // for what did not fit.
+        size_t sent = conn.try_send(out).value_or(0);
+        if (sent < out.size()) co_await conn.sendall(std::string_view(out).substr(sent));
         out.clear();
       }
       if (close) co_return;

@@ -58,10 +58,8 @@ int Socket::detach() noexcept {
   return std::exchange(fd_, -1);
 }
 
-void Socket::check_open(const char* what) const {
-  if (fd_ < 0) {
-    throw OSError(EBADF, std::string("Socket::") + what + " on a closed socket");
-  }
+void Socket::throw_closed(const char* what) {
+  throw OSError(EBADF, std::string("Socket::") + what + " on a closed socket");
 }
 
 int Socket::family() const { return getsockopt(SOL_SOCKET, SO_DOMAIN); }
@@ -212,6 +210,17 @@ Coro<size_t> Socket::send(std::string_view data) {
     } else if (err != EINTR) {
       raise_os_error(err, "send");
     }
+  }
+}
+
+std::optional<size_t> Socket::try_send(std::string_view data) {
+  check_open("try_send");
+  for (;;) {
+    ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<size_t>(n);
+    int err = errno;
+    if (would_block(err)) return std::nullopt;
+    if (err != EINTR) raise_os_error(err, "send");
   }
 }
 

@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -112,12 +113,25 @@ class Socket {
   [[nodiscard]] Coro<std::pair<std::string, SocketAddress>> recvfrom(size_t max_bytes);
   [[nodiscard]] Coro<size_t> sendto(std::string_view data, SocketAddress address);
 
+  // --- Non-waiting operation (any code on the socket's loop, inside a task or not). ---
+  // One send() of what the kernel takes now: the bytes sent, or nullopt if it would block
+  // (nothing was sent); raises OSError as send() does (BrokenPipeError, never SIGPIPE).
+  // Tokio's try_write: a writer that usually has room (a response after a request) sends
+  // at once without the frame of an awaitable call, and awaits sendall() for the rest:
+  //   size_t sent = sock.try_send(reply).value_or(0);
+  //   if (sent < reply.size()) co_await sock.sendall(std::string_view(reply).substr(sent));
+  std::optional<size_t> try_send(std::string_view data);
+
   // Readiness of the descriptor, for code that makes its own system calls (streams).
   FdWatch& watch() { return watch_; }
 
  private:
   Socket(int fd, bool stream) noexcept : fd_(fd), watch_(fd), stream_(stream) {}
-  void check_open(const char* what) const;
+  // Inline: every operation starts with it, and the closed case is cold.
+  void check_open(const char* what) const {
+    if (fd_ < 0) [[unlikely]] throw_closed(what);
+  }
+  [[noreturn]] static void throw_closed(const char* what);
 
   int fd_ = -1;
   FdWatch watch_;

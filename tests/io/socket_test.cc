@@ -230,6 +230,60 @@ TEST(SocketTest, WritingToAClosedPeerIsAConnectionErrorNotSigpipe) {
   }());
 }
 
+TEST(SocketTest, TrySendSendsWhatFitsAndNeverWaits) {
+  run([]() -> Coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    EXPECT_EQ(client.try_send("hello"), std::optional<size_t>(5));
+    char buf[16];
+    size_t n = co_await server.recv_into(std::span<char>(buf, sizeof buf));
+    EXPECT_EQ(std::string(buf, n), "hello");
+    // Nobody reads: the kernel's buffers fill, and then try_send reports it would block
+    // instead of waiting; what it did send arrives whole.
+    std::string chunk(64 * 1024, 'x');
+    size_t sent = 0;
+    for (;;) {
+      std::optional<size_t> k = client.try_send(chunk);
+      if (!k) break;
+      EXPECT_GT(*k, 0u);
+      sent += *k;
+      if (sent > (size_t{1} << 30)) {
+        ADD_FAILURE() << "try_send never reported a full buffer";
+        co_return;
+      }
+    }
+    EXPECT_EQ(client.try_send("more"), std::nullopt);
+    size_t got = 0;
+    std::vector<char> in(64 * 1024);
+    while (got < sent) got += co_await server.recv_into(std::span<char>(in.data(), in.size()));
+    EXPECT_EQ(got, sent);
+  }());
+}
+
+TEST(SocketTest, TrySendToAClosedPeerIsAConnectionError) {
+  run([]() -> Coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    linger lg{1, 0};
+    EXPECT_EQ(setsockopt(server.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    server.close();  // RST
+    // The RST may take a moment on loopback: wait until the socket reports it.
+    co_await client.watch().readable();
+    try {
+      client.try_send("x");
+      ADD_FAILURE() << "expected a ConnectionError";
+    } catch (const ConnectionError& e) {
+      EXPECT_TRUE(e.errno_value() == EPIPE || e.errno_value() == ECONNRESET) << e.what();
+    }
+    client.close();
+    try {
+      client.try_send("x");
+      ADD_FAILURE() << "expected OSError(EBADF)";
+    } catch (const OSError& e) {
+      EXPECT_EQ(e.errno_value(), EBADF);
+      EXPECT_THAT(e.what(), HasSubstr("try_send on a closed socket"));
+    }
+  }());
+}
+
 TEST(SocketTest, OperationsOnAClosedSocketRaiseEbadf) {
   run([]() -> Coro<void> {
     Socket s(AF_INET, SOCK_STREAM);
