@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -71,14 +72,6 @@ class HelloResponse {
 
 thread_local HelloResponse t_hello;
 
-void append_hello(std::string& out, bool keep_alive) {
-  if (keep_alive) {
-    out.append(t_hello.get());
-  } else {
-    t_hello.append_closing(out);
-  }
-}
-
 void append_bad_request(std::string& out, const char* why) {
   std::string body = std::string("Bad Request: ") + why + "\n";
   out += "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ";
@@ -96,23 +89,37 @@ weft::Coro<void> serve_http(weft::Socket conn) {
   try {
     for (;;) {
       if (have == in.size()) in.resize(in.size() * 2);  // a request larger than the buffer
-      size_t n = co_await conn.recv_into(std::span<char>(in.data() + have, in.size() - have));
+      // readable() + try_recv_into rather than recv_into: no coroutine call per request.
+      std::optional<size_t> got;
+      do {
+        co_await conn.readable();
+        got = conn.try_recv_into(std::span<char>(in.data() + have, in.size() - have));
+      } while (!got);
+      size_t n = *got;
       if (n == 0) co_return;  // the client closed
       have += n;
       size_t used = 0;
       bool close = false;
+      size_t hellos = 0;  // keep-alive answers owed, in order before anything `out` gets next
+      auto flush_hellos = [&] {
+        for (; hellos > 0; --hellos) out.append(t_hello.get());
+      };
       for (;;) {
         HttpRequest req;
         ParseStatus status = parser.parse(std::string_view(in.data() + used, have - used), req);
         if (status == ParseStatus::kIncomplete) break;
         if (status == ParseStatus::kError) {
+          flush_hellos();
           append_bad_request(out, req.error);
           close = true;
           break;
         }
-        append_hello(out, req.keep_alive);
         used += req.size;
-        if (!req.keep_alive) {
+        if (req.keep_alive) {
+          ++hellos;
+        } else {
+          flush_hellos();
+          t_hello.append_closing(out);
           close = true;
           break;
         }
@@ -121,11 +128,27 @@ weft::Coro<void> serve_http(weft::Socket conn) {
         std::memmove(in.data(), in.data() + used, have - used);
         have -= used;
       }
-      if (!out.empty()) {
+      // One request (the usual case): its answer is the cached response itself, no copy.
+      std::string_view reply;
+      if (hellos == 1 && out.empty()) {
+        reply = t_hello.get();
+        hellos = 0;
+      } else {
+        flush_hellos();
+        reply = out;
+      }
+      if (!reply.empty()) {
         // The socket usually has room for a response: send it at once, and await only
-        // for what did not fit.
-        size_t sent = conn.try_send(out).value_or(0);
-        if (sent < out.size()) co_await conn.sendall(std::string_view(out).substr(sent));
+        // for what did not fit (kept in `out`: the cached response may change meanwhile).
+        size_t sent = conn.try_send(reply).value_or(0);
+        if (sent < reply.size()) {
+          if (reply.data() == out.data()) {
+            out.erase(0, sent);
+          } else {
+            out.assign(reply.substr(sent));
+          }
+          co_await conn.sendall(out);
+        }
         out.clear();
       }
       if (close) co_return;

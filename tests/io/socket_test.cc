@@ -284,6 +284,78 @@ TEST(SocketTest, TrySendToAClosedPeerIsAConnectionError) {
   }());
 }
 
+// The Tokio-style receive loop: readable(), then try_recv_into.
+Coro<std::string> read_with_try_recv(Socket& sock, size_t max_bytes) {
+  std::string out(max_bytes, '\0');
+  for (;;) {
+    co_await sock.readable();
+    if (std::optional<size_t> n = sock.try_recv_into(std::span<char>(out.data(), out.size()))) {
+      out.resize(*n);
+      co_return out;
+    }
+  }
+}
+
+TEST(SocketTest, TryRecvIntoNeverWaitsAndReadableWaitsForData) {
+  run([]() -> Coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    char buf[16];
+    EXPECT_EQ(server.try_recv_into(std::span<char>(buf, sizeof buf)), std::nullopt);
+    // Nothing came: readable() waits until something does.
+    Task<std::string> reading = create_task(read_with_try_recv(server, 16));
+    co_await yield_times(3);
+    EXPECT_FALSE(reading.done());
+    co_await client.sendall("ping");
+    EXPECT_EQ(co_await reading, "ping");
+    // That read was short: the next readable() waits for the next edge again.
+    reading = create_task(read_with_try_recv(server, 16));
+    co_await yield_times(3);
+    EXPECT_FALSE(reading.done());
+    co_await client.sendall("pong");
+    EXPECT_EQ(co_await reading, "pong");
+    // A full read leaves readable() ready at once: the rest is read without waiting.
+    co_await client.sendall("0123456789");
+    EXPECT_EQ(co_await read_with_try_recv(server, 4), "0123");
+    EXPECT_EQ(co_await read_with_try_recv(server, 16), "456789");
+    // End of stream: readable() returns, try_recv_into reports 0, and keeps doing so.
+    client.shutdown(SHUT_WR);
+    EXPECT_EQ(co_await read_with_try_recv(server, 16), "");
+    EXPECT_EQ(co_await read_with_try_recv(server, 16), "");
+  }());
+}
+
+TEST(SocketTest, CancelledReadableLeavesTheSocketUsable) {
+  run([]() -> Coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    char buf[16];
+    EXPECT_EQ(server.try_recv_into(std::span<char>(buf, sizeof buf)), std::nullopt);
+    Task<std::string> reading = create_task(read_with_try_recv(server, 16));
+    co_await yield_times(3);
+    reading.cancel();
+    EXPECT_THROW(co_await reading, CancelledError);
+    co_await client.sendall("after");
+    EXPECT_EQ(co_await read_with_try_recv(server, 16), "after");
+    // Mixed with the awaitable call: recv_into after try_recv_into sees the same state.
+    co_await client.sendall("mixed");
+    EXPECT_EQ(co_await server.recv(16), "mixed");
+  }());
+}
+
+TEST(SocketTest, TryRecvIntoReportsConnectionReset) {
+  run([]() -> Coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    linger lg{1, 0};
+    EXPECT_EQ(setsockopt(server.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    server.close();
+    try {
+      co_await read_with_try_recv(client, 16);
+      ADD_FAILURE() << "expected ConnectionResetError";
+    } catch (const ConnectionResetError& e) {
+      EXPECT_EQ(e.errno_value(), ECONNRESET);
+    }
+  }());
+}
+
 TEST(SocketTest, OperationsOnAClosedSocketRaiseEbadf) {
   run([]() -> Coro<void> {
     Socket s(AF_INET, SOCK_STREAM);
@@ -291,6 +363,14 @@ TEST(SocketTest, OperationsOnAClosedSocketRaiseEbadf) {
     EXPECT_FALSE(s.is_open());
     try {
       co_await s.recv(1);
+      ADD_FAILURE();
+    } catch (const OSError& e) {
+      EXPECT_EQ(e.errno_value(), EBADF);
+      EXPECT_THAT(e.what(), HasSubstr("closed socket"));
+    }
+    try {
+      char buf[1];
+      s.try_recv_into(std::span<char>(buf, 1));
       ADD_FAILURE();
     } catch (const OSError& e) {
       EXPECT_EQ(e.errno_value(), EBADF);
