@@ -247,8 +247,13 @@ void EventLoop::run_once() {
     timeout_ns = std::max<int64_t>(0, wait.count());
   }
 
-  if (timeout_ns != 0 && did_work_ && spin_before_park_ > Duration::zero() && spin_for_work()) {
-    timeout_ns = 0;
+  bool spun = false;
+  if (timeout_ns != 0 && did_work_ && spin_.budget() > Duration::zero()) {
+    spun = true;
+    if (spin_for_work(spin_.budget())) {
+      spin_.on_work_found();
+      timeout_ns = 0;
+    }
   }
 
   if (timeout_ns != 0) {
@@ -264,9 +269,12 @@ void EventLoop::run_once() {
       bump(parks_);
       TimePoint parked_at = Clock::now();
       woke = poller_.poll(timeout_ns, ready_);
-      poll_time_.record(Clock::now() - parked_at);
+      Duration parked_for = Clock::now() - parked_at;
+      poll_time_.record(parked_for);
+      spin_.on_park_ended(/*woken_by_thread=*/woke, parked_for);
     } else {
       woke = poller_.poll(0, ready_);
+      if (spun) spin_.on_work_found();  // it came just after the spin gave up
     }
     parked_.store(false, std::memory_order_relaxed);
     if (source_) source_->on_unpark();
@@ -306,10 +314,10 @@ void EventLoop::run_once() {
   timers_size_.store(timers_.size(), std::memory_order_relaxed);
 }
 
-bool EventLoop::spin_for_work() {
+bool EventLoop::spin_for_work(Duration budget) {
   // Checked with plain loads: a hint only; the parking handshake that follows is the
   // authoritative check.
-  TimePoint deadline = Clock::now() + spin_before_park_;
+  TimePoint deadline = Clock::now() + budget;
   uint32_t i = 0;
   for (;;) {
     if (!inbox_.empty() || (source_ && source_->has_work())) return true;

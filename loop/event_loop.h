@@ -37,6 +37,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "loop/asyncgen_registry.h"
+#include "loop/adaptive_spin.h"
 #include "loop/clock.h"
 #include "loop/exception_context.h"
 #include "loop/handle.h"
@@ -234,10 +235,13 @@ class EventLoop {
   // The scheduler's hook (see work_source.h); set before the loop first runs.
   void set_work_source(internal::WorkSource* source) { source_ = source; }
   internal::WorkSource* work_source() const { return source_; }
-  // Before parking, spin this long checking for work from other threads (0: never). A
-  // wake-up from a parked state costs tens of microseconds on a VM; a short spin after a
-  // burst of work avoids it for ping-pong traffic, at the cost of that much CPU.
-  void set_spin_before_park(Duration d) { spin_before_park_ = d; }
+  // Before parking, spin at most this long checking for work from other threads (0: never).
+  // A wake-up from a parked state costs tens of microseconds on a VM; a short spin after a
+  // burst of work avoids it for ping-pong traffic, at the cost of that much CPU. The spin is
+  // adaptive (loop/adaptive_spin.h): it shrinks to nothing on a loop whose work arrives by
+  // I/O or timers, or after long idle gaps, and grows back while work from other threads
+  // keeps arriving sooner than this limit. Owning loop only (or before it runs).
+  void set_spin_before_park(Duration d) { spin_.set_limit(d); }
   // Any thread: make a parked loop return from its poll (coalesced).
   void notify();
   // Whether the loop is blocked (or about to block) in its poll. Any thread.
@@ -276,7 +280,7 @@ class EventLoop {
   void set_io(int fd, absl::AnyInvocable<void()> fn, bool reader);
   // call_at without the checks; takes the callback by reference so it is moved only once.
   TimerHandle add_timer(TimePoint when, absl::AnyInvocable<void()>&& fn);
-  bool spin_for_work();
+  bool spin_for_work(Duration budget);
   static void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
     // Single writer: a load and a store, no read-modify-write.
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -324,7 +328,7 @@ class EventLoop {
   size_t num_tasks_ = 0;
   ExceptionHandler handler_;
   internal::WorkSource* source_ = nullptr;
-  Duration spin_before_park_{};
+  internal::AdaptiveSpin spin_;
   bool did_work_ = false;  // the last step ran something
   // The watchdog's view (see step_seq()): written by the loop with plain stores.
   std::atomic<uint64_t> step_seq_{0};

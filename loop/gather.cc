@@ -5,23 +5,40 @@
 namespace weft::internal {
 
 bool GatherAwaiter::await_ready() {
+  size_t pending = 0;
   for (size_t i = 0; i < n_; ++i) {
     FutureBase* c = children_[i];
     if (!c->done()) {
+      ++pending;
+    } else if (!return_exceptions_ && !first_failure_ && (c->cancelled() || c->has_exception())) {
+      first_failure_ = c;
+    }
+  }
+  return pending == 0 || first_failure_ != nullptr;
+}
+
+bool GatherAwaiter::await_suspend(TaskBase& task) {
+  task_ = &task;
+  // Counted again, not carried over from await_ready: a spawned child can finish on another
+  // loop in between, and a child counted as pending but never watched would leave the gather
+  // waiting forever. Every child watched here is reported exactly once (a child that
+  // finishes while being watched is reported through an at-once callback).
+  pending_ = 0;
+  for (size_t i = 0; i < n_; ++i) {
+    FutureBase* c = children_[i];
+    if (!c->done()) {
+      watch_.watch(c);
       ++pending_;
     } else if (!return_exceptions_ && !first_failure_ && (c->cancelled() || c->has_exception())) {
       first_failure_ = c;
     }
   }
-  return pending_ == 0 || first_failure_ != nullptr;
-}
-
-void GatherAwaiter::await_suspend(TaskBase& task) {
-  task_ = &task;
-  for (size_t i = 0; i < n_; ++i) {
-    if (!children_[i]->done()) watch_.watch(children_[i]);
+  if (pending_ == 0 || first_failure_ != nullptr) {
+    watch_.stop();
+    return false;  // finished in the meantime: resume at once
   }
   task.set_waiting_on(this);
+  return true;
 }
 
 void GatherAwaiter::on_done(FutureBase& f, uint32_t) {

@@ -77,7 +77,8 @@ class GatherAwaiter final : public WaitCanceller, public DoneListener {
   ~GatherAwaiter();
 
   bool await_ready();
-  void await_suspend(TaskBase& task);
+  // False (resume at once) if the children finished since await_ready.
+  bool await_suspend(TaskBase& task);
   // Without return_exceptions, rethrows the first failure.
   void await_resume();
 

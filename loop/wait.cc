@@ -38,16 +38,28 @@ bool WaitAwaiter::await_ready() const {
   return done == fs_.size();
 }
 
-void WaitAwaiter::await_suspend(TaskBase& task) {
+bool WaitAwaiter::await_suspend(TaskBase& task) {
   task_ = &task;
+  // Checked again while registering: a spawned task can finish on another loop after
+  // await_ready, and one that is neither watched nor counted would never be reported.
+  pending_ = 0;
+  bool satisfied = false;
   for (FutureBase* f : fs_) {
     if (!f->done()) {
       watch_.watch(f);
       ++pending_;
+    } else if (return_when_ == ReturnWhen::kFirstCompleted ||
+               (return_when_ == ReturnWhen::kFirstException && f->has_exception())) {
+      satisfied = true;
     }
+  }
+  if (satisfied || pending_ == 0) {
+    watch_.stop();
+    return false;  // resume at once
   }
   if (timeout_) arm(task.loop(), task.loop()->time() + *timeout_);
   task.set_waiting_on(this);
+  return true;
 }
 
 void WaitAwaiter::on_done(FutureBase& f, uint32_t) {

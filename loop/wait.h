@@ -67,7 +67,8 @@ class WaitAwaiter final : public WaitCanceller, public DoneListener, public Defe
   ~WaitAwaiter();
 
   bool await_ready() const;
-  void await_suspend(TaskBase& task);
+  // False (resume at once) if the wait was satisfied since await_ready.
+  bool await_suspend(TaskBase& task);
   void await_resume() { stop(); }
 
   bool cancel_wait(const std::string& msg) override;

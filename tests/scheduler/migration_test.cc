@@ -378,17 +378,43 @@ Coro<long> gather_parent(int width) {
   co_return sum;
 }
 
-// DISABLED: hangs (both loops parked, a gather never woken) in about 1 run in 5 under TSan,
-// also with migration after the first step turned off, so the lost wake is in gather's
-// done-callbacks over spawned tasks, not in the migration protocol. Found at the end of the
-// session; tracked in issue 4. Run it with --gtest_also_run_disabled_tests.
-TEST(MigrationTest, DISABLED_GatherOfSpawnedTasksInsideSpawnedTasks) {
+// Regression: gather counted its pending children in await_ready and watched them in
+// await_suspend; a spawned child finishing on the other loop in between was counted but never
+// watched, and the gather waited forever (about 1 run in 5 under TSan).
+TEST(MigrationTest, GatherOfSpawnedTasksInsideSpawnedTasks) {
   Runtime rt({.threads = 2});
   const int kParents = 200 / kScale;
   const int kWidth = 20;
   auto main = [](int parents, int width) -> Coro<long> {
     std::vector<Task<long>> all;
     for (int i = 0; i < parents; ++i) all.push_back(spawn(gather_parent(width)));
+    long sum = 0;
+    for (auto& t : all) sum += co_await t;
+    co_return sum;
+  };
+  EXPECT_EQ(rt.block_on(main(kParents, kWidth)), long{kParents} * (kWidth * (kWidth - 1) / 2));
+}
+
+Coro<long> wait_parent(int width) {
+  std::vector<Task<int>> kids;
+  for (int i = 0; i < width; ++i) kids.push_back(spawn(leaf(i)));
+  co_await sleep(0s);
+  auto [done, pending] = co_await wait(kids);  // ALL_COMPLETED
+  EXPECT_TRUE(pending.empty());
+  long sum = 0;
+  for (auto& k : kids) sum += k.result();
+  co_return sum;
+}
+
+// wait() over spawned children finishing on either loop, inside moving parents. (wait()
+// re-checks its children in await_suspend too, so every child done by then ends the wait.)
+TEST(MigrationTest, WaitOnSpawnedTasksInsideSpawnedTasks) {
+  Runtime rt({.threads = 2});
+  const int kParents = 200 / kScale;
+  const int kWidth = 20;
+  auto main = [](int parents, int width) -> Coro<long> {
+    std::vector<Task<long>> all;
+    for (int i = 0; i < parents; ++i) all.push_back(spawn(wait_parent(width)));
     long sum = 0;
     for (auto& t : all) sum += co_await t;
     co_return sum;
