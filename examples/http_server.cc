@@ -6,10 +6,11 @@
 //
 // Prints "listening on <host>:<port>" once it accepts (port 0, the default, lets the kernel
 // pick one), then serves until interrupted (SIGINT / SIGTERM). With --threads N > 1 it runs
-// on a Runtime of N loops and accepts on every loop (scheduler/server.h). Its loops do not
-// spin before parking (--spin-us, default 0): their work comes from epoll, which a spinning
-// loop does not look at, so spinning only burns CPU (2.6 us of user time per request against
-// 0.6 us without, bench/w8_http.sh on this machine).
+// on a Runtime of N loops and accepts on every loop (scheduler/server.h). --spin-us sets the
+// Runtime's spin-before-park limit (default 50, the Runtime's). The spin is adaptive: work
+// that arrives by epoll shrinks it to nothing (loop/adaptive_spin.h), so a server pays for
+// it no more than with --spin-us 0 (0.54-0.71 us of user time per request either way; a fixed
+// 50 us spin cost 3.1 us, bench/w8_http.sh on this machine).
 #include <sys/socket.h>
 
 #include <chrono>
@@ -183,7 +184,7 @@ int main(int argc, char** argv) {
   uint16_t port = 0;
   size_t threads = 1;
   weft::AcceptMode mode = weft::AcceptMode::kListenerPerLoop;
-  int spin_us = 0;
+  int spin_us = 50;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (i + 1 >= argc) usage(argv[0]);
