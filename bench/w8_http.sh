@@ -5,7 +5,7 @@
 #
 # Usage:
 #   bench/w8_http.sh [--threads N] [--mode reuseport|acceptor] [--duration 5s]
-#                    [--connections 64] [--name NAME] [--cmd 'SERVER COMMAND']
+#                    [--connections 64] [--name NAME] [--cmd 'SERVER COMMAND'] [--callgrind]
 #
 # Server interface (for other responders, e.g. bench-peers):
 #   --cmd 'COMMAND'  starts the server in the background; every "{port}" in COMMAND is
@@ -16,8 +16,16 @@
 #                    `http_server --port {port} --threads N --mode M`.
 # The CPU time is the whole server process's (all threads), read before and after wrk.
 #
+# --callgrind: runs the server under valgrind's callgrind instead and reports the user-space
+# instructions it executed per request (counters zeroed once it listens, dumped after wrk).
+# Unlike the CPU time, that count does not depend on the machine's load (but valgrind runs
+# one thread at a time, so loops batch more events per wake-up than they do natively).
+# The profile is left in the file named by callgrind_out= (callgrind_annotate reads it).
+#
 # Output: one line,
 #   W8 name=NAME requests_per_s=R user_us_per_request=U sys_us_per_request=S requests=N
+# or with --callgrind,
+#   W8 name=NAME instructions_per_request=I requests=N callgrind_out=FILE
 # Defaults: wrk -t1 -c64 -d5s, 2 server threads, mode reuseport.
 set -euo pipefail
 
@@ -27,6 +35,7 @@ duration=5s
 connections=64
 name=weft
 cmd=""
+callgrind=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
@@ -35,6 +44,7 @@ while [[ $# -gt 0 ]]; do
     --connections) connections="$2"; shift 2 ;;
     --name) name="$2"; shift 2 ;;
     --cmd) cmd="$2"; shift 2 ;;
+    --callgrind) callgrind=1; shift ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -51,7 +61,13 @@ fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp)
-bash -c "exec ${cmd//\{port\}/$port}" >"$log" 2>&1 &
+server_cmd="${cmd//\{port\}/$port}"
+if [[ $callgrind -eq 1 ]]; then
+  command -v valgrind >/dev/null || { echo "valgrind not found: apt-get install -y valgrind" >&2; exit 1; }
+  cg_out="$(mktemp -d)/callgrind.out"
+  server_cmd="valgrind --tool=callgrind --callgrind-out-file=$cg_out.%p $server_cmd"
+fi
+bash -c "exec $server_cmd" >"$log" 2>&1 &
 pid=$!
 stop() {
   kill -TERM "$pid" 2>/dev/null || true
@@ -72,6 +88,22 @@ if [[ $ready -ne 1 ]]; then
   echo "the server did not listen on port $port:" >&2
   cat "$log" >&2
   exit 1
+fi
+
+if [[ $callgrind -eq 1 ]]; then
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  out=$(wrk -t1 -c"$connections" -d"$duration" "http://127.0.0.1:$port/")
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  # The dump after the zeroing is part 1 (part 0 is written at exit).
+  dump="$cg_out.$pid.1"
+  for _ in $(seq 1 50); do [[ -s "$dump" ]] && grep -q '^totals:' "$dump" && break; sleep 0.1; done
+  ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$dump" 2>/dev/null)
+  [[ -n "$ir" ]] || { echo "no callgrind dump in $dump:" >&2; cat "$log" >&2; exit 1; }
+  awk -v name="$name" -v ir="$ir" -v n="$requests" -v f="$dump" \
+    'BEGIN { printf "W8 name=%s instructions_per_request=%.0f requests=%d callgrind_out=%s\n",
+             name, ir / n, n, f }'
+  exit 0
 fi
 
 # utime and stime, in clock ticks: fields 14 and 15 of /proc/PID/stat (after the "(comm)").

@@ -99,18 +99,19 @@ bool FdWaitAwaiter::await_suspend(TaskBase& task) {
   FdRegistration* reg = watch_->registration(task.loop());
   if (reg->take_ready(writable_)) return false;
   FdWaitAwaiter*& slot = reg->slot(writable_);
-  if (slot) {
-    throw RuntimeError(std::string("FdWatch: another task is already waiting for fd ") +
-                       std::to_string(reg->fd()) + " to become " +
-                       (writable_ ? "writable" : "readable") +
-                       "; one task at a time may wait per direction (serialise the readers or "
-                       "writers, e.g. with a weft::Lock)");
-  }
+  if (slot) [[unlikely]] throw_busy(reg->fd());
   slot = this;
   reg_ = reg;
   task_ = &task;
   task.set_waiting_on(this);
   return true;
+}
+
+void FdWaitAwaiter::throw_busy(int fd) const {
+  throw RuntimeError(std::string("FdWatch: another task is already waiting for fd ") +
+                     std::to_string(fd) + " to become " + (writable_ ? "writable" : "readable") +
+                     "; one task at a time may wait per direction (serialise the readers or "
+                     "writers, e.g. with a weft::Lock)");
 }
 
 void FdWaitAwaiter::wake(bool closed) {
@@ -144,8 +145,12 @@ internal::FdRegistration* FdWatch::registration(EventLoop* loop) {
   // The descriptor is watched by this loop from now on: a spawned task that waits on it
   // stays here (a later wait from another loop would be refused).
   internal::pin_current_task();
+  if (reg_ && reg_->loop() == loop) [[likely]] return reg_;
+  return register_with(loop);
+}
+
+internal::FdRegistration* FdWatch::register_with(EventLoop* loop) {
   if (reg_) {
-    if (reg_->loop() == loop) [[likely]] return reg_;
     if (reg_->loop() != nullptr) {
       throw RuntimeError("FdWatch: fd " + std::to_string(fd_) +
                          " is registered with another event loop; a descriptor is watched by "

@@ -71,6 +71,8 @@ class FdWaitAwaiter final : public WaitCanceller {
   // Called by the registration: the edge came (closed=false) or the watch was reset.
   void wake(bool closed);
   [[noreturn]] void throw_closed() const;
+  // Cold paths, out of line so that the waits stay small.
+  [[noreturn, gnu::noinline, gnu::cold]] void throw_busy(int fd) const;
 
   FdWatch* watch_;
   FdRegistration* reg_ = nullptr;  // non-null while suspended in the registration's slot
@@ -123,6 +125,8 @@ class FdWatch {
   // The registration on `loop`, made on first use. Raises RuntimeError if fd is registered
   // with another loop, OSError if epoll refuses fd.
   internal::FdRegistration* registration(EventLoop* loop);
+  // The first wait's registration (or a refusal): registration()'s cold path.
+  [[gnu::noinline, gnu::cold]] internal::FdRegistration* register_with(EventLoop* loop);
 
   int fd_ = -1;
   internal::FdRegistration* reg_ = nullptr;

@@ -58,10 +58,8 @@ int Socket::detach() noexcept {
   return std::exchange(fd_, -1);
 }
 
-void Socket::check_open(const char* what) const {
-  if (fd_ < 0) {
-    throw OSError(EBADF, std::string("Socket::") + what + " on a closed socket");
-  }
+void Socket::throw_closed(const char* what) {
+  throw OSError(EBADF, std::string("Socket::") + what + " on a closed socket");
 }
 
 int Socket::family() const { return getsockopt(SOL_SOCKET, SO_DOMAIN); }
@@ -171,6 +169,19 @@ Coro<std::pair<Socket, SocketAddress>> Socket::accept() {
   }
 }
 
+std::optional<size_t> Socket::recv_once(std::span<char> buf) {
+  for (;;) {
+    ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    if (n >= 0) {
+      read_drained_ = stream_ && n > 0 && static_cast<size_t>(n) < buf.size();
+      return static_cast<size_t>(n);
+    }
+    int err = errno;
+    if (would_block(err)) return std::nullopt;
+    if (err != EINTR) raise_os_error(err, "recv");
+  }
+}
+
 Coro<size_t> Socket::recv_into(std::span<char> buf) {
   check_open("recv_into");
   if (read_drained_) {
@@ -180,18 +191,16 @@ Coro<size_t> Socket::recv_into(std::span<char> buf) {
     if (!watch_.hung_up()) co_await watch_.readable();
   }
   for (;;) {
-    ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
-    if (n >= 0) {
-      read_drained_ = stream_ && n > 0 && static_cast<size_t>(n) < buf.size();
-      co_return static_cast<size_t>(n);
-    }
-    int err = errno;
-    if (would_block(err)) {
-      co_await watch_.readable();
-    } else if (err != EINTR) {
-      raise_os_error(err, "recv");
-    }
+    if (std::optional<size_t> n = recv_once(buf)) co_return *n;
+    co_await watch_.readable();
   }
+}
+
+std::optional<size_t> Socket::try_recv_into(std::span<char> buf) {
+  check_open("try_recv_into");
+  std::optional<size_t> n = recv_once(buf);
+  if (!n) read_drained_ = true;  // the next readable() waits for an edge
+  return n;
 }
 
 Coro<std::string> Socket::recv(size_t max_bytes) {
@@ -212,6 +221,17 @@ Coro<size_t> Socket::send(std::string_view data) {
     } else if (err != EINTR) {
       raise_os_error(err, "send");
     }
+  }
+}
+
+std::optional<size_t> Socket::try_send(std::string_view data) {
+  check_open("try_send");
+  for (;;) {
+    ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<size_t>(n);
+    int err = errno;
+    if (would_block(err)) return std::nullopt;
+    if (err != EINTR) raise_os_error(err, "send");
   }
 }
 

@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +48,42 @@
 #include "loop/socket_address.h"
 
 namespace weft {
+
+class Socket;
+
+namespace internal {
+
+// What `co_await socket.readable()` is: ready at once unless the last receive found the
+// socket's queue empty, else a wait for the next readiness edge. Lives in the awaiting frame.
+class SocketReadable {
+ public:
+  SocketReadable(FdWatch& watch, bool& drained)
+      : wait_(watch.readable()), watch_(&watch), drained_(&drained) {}
+
+  bool await_ready() noexcept {
+    if (!*drained_) return true;
+    // The peer's FIN or an error was reported: that edge does not repeat, receive at once.
+    if (watch_->hung_up()) {
+      *drained_ = false;
+      return true;
+    }
+    return false;
+  }
+  bool await_suspend(TaskBase& task) {
+    // Cleared before waiting: a wait that ends in cancellation must not leave the next one
+    // waiting for an edge that was already consumed.
+    *drained_ = false;
+    return wait_.await_suspend(task);
+  }
+  void await_resume() const { wait_.await_resume(); }
+
+ private:
+  FdWaitAwaiter wait_;
+  FdWatch* watch_;
+  bool* drained_;
+};
+
+}  // namespace internal
 
 class Socket {
  public:
@@ -112,12 +149,44 @@ class Socket {
   [[nodiscard]] Coro<std::pair<std::string, SocketAddress>> recvfrom(size_t max_bytes);
   [[nodiscard]] Coro<size_t> sendto(std::string_view data, SocketAddress address);
 
+  // --- Readiness and non-waiting operations (Tokio's readable() / try_read / try_write). ---
+  // For a hot path that receives and answers without an awaitable call (a coroutine frame)
+  // per operation:
+  //   for (;;) {
+  //     co_await sock.readable();
+  //     if (std::optional<size_t> n = sock.try_recv_into(buf)) return *n;  // 0: end of stream
+  //   }
+  // readable() returns at once unless the last receive found nothing waiting (a would-block,
+  // or a stream's short read, as recv_into does); then it waits for the next readiness edge
+  // (inside a task; OSError(EBADF) if the socket is closed meanwhile). A wake-up can be
+  // spurious: try_recv_into then reports would-block again and the loop waits again.
+  [[nodiscard]] internal::SocketReadable readable() {
+    return internal::SocketReadable(watch_, read_drained_);
+  }
+  // One recv(): at least one byte and at most buf.size(), 0 at end of stream, or nullopt if
+  // nothing is waiting. Raises OSError as recv_into does; never waits.
+  std::optional<size_t> try_recv_into(std::span<char> buf);
+  // One send() of what the kernel takes now: the bytes sent, or nullopt if it would block
+  // (nothing was sent); raises OSError as send() does (BrokenPipeError, never SIGPIPE).
+  // Tokio's try_write: a writer that usually has room (a response after a request) sends
+  // at once without the frame of an awaitable call, and awaits sendall() for the rest:
+  //   size_t sent = sock.try_send(reply).value_or(0);
+  //   if (sent < reply.size()) co_await sock.sendall(std::string_view(reply).substr(sent));
+  std::optional<size_t> try_send(std::string_view data);
+
   // Readiness of the descriptor, for code that makes its own system calls (streams).
   FdWatch& watch() { return watch_; }
 
  private:
   Socket(int fd, bool stream) noexcept : fd_(fd), watch_(fd), stream_(stream) {}
-  void check_open(const char* what) const;
+  // Inline: every operation starts with it, and the closed case is cold.
+  // One recv(): the bytes, or nullopt if it would block. Notes a short read in
+  // read_drained_ (and leaves a would-block's to the caller).
+  std::optional<size_t> recv_once(std::span<char> buf);
+  void check_open(const char* what) const {
+    if (fd_ < 0) [[unlikely]] throw_closed(what);
+  }
+  [[noreturn]] static void throw_closed(const char* what);
 
   int fd_ = -1;
   FdWatch watch_;

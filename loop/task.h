@@ -163,7 +163,7 @@ T EventLoop::run_until_complete(Coro<T> coro) {
 // Schedules `coro` as a task on the running loop (pinned to it). Raises RuntimeError if no
 // loop is running on this thread.
 template <class T>
-Task<T> create_task(Coro<T> coro, std::string name = "") {
+Task<T> create_task(Coro<T> coro, std::string name = {}) {
   return EventLoop::current().create_task(std::move(coro), std::move(name));
 }
 

@@ -86,8 +86,10 @@ TaskBase::TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBas
       root_(root),
       root_promise_(root_promise),
       resume_point_(root),
-      site_(root_promise->site()),
-      id_(next_task_id()) {
+      site_function_(root_promise->site().function),
+      site_file_(root_promise->site().file),
+      id_(next_task_id()),
+      site_line_(root_promise->site().line) {
   root_promise->set_task(this);
   if (!name.empty()) cold().name = new TaskName(id_, std::move(name), nullptr);
 }
@@ -135,8 +137,8 @@ const std::string& TaskBase::cancel_msg() const {
 
 std::string TaskBase::describe() const {
   const char* state = state_name();
-  return absl::StrFormat("<Task %s name='%s' coro=%s() at %s:%d>", state, name(), site_.function,
-                         site_.file, site_.line);
+  return absl::StrFormat("<Task %s name='%s' coro=%s() at %s:%d>", state, name(), site_function_,
+                         site_file_, site_line_);
 }
 
 const char* TaskBase::state_name() const {
@@ -165,7 +167,7 @@ void TaskBase::run() {
   EventLoop* loop = this->loop();
   TaskBase* outer = loop->current_task();
   loop->set_current_task(this);
-  loop->publish_task_step(id_, site_.function);
+  loop->publish_task_step(id_, site_function_);
   // A named task's name is readable by the watchdog while its step runs (task_name.h); the
   // slot is cleared before the task can be freed (complete, abandon) or run on another loop
   // (end_step_spawned).
@@ -192,10 +194,12 @@ void TaskBase::begin_step_spawned(EventLoop* here) {
 
 void TaskBase::end_step_spawned() {
   loop()->forget_step_name(id_);  // from here on another loop may run (and free) the task
+  // Read before the task can be queued: from then on another loop may run it.
+  bool woke_itself = std::exchange(self_notified_, false);
   bool pinned;
   {
     std::lock_guard<SpinLock> guard(lock_);
-    if (!notified_) {
+    if (!notified_ && !woke_itself) {
       sched_ = kIdle;
       return;
     }
@@ -213,6 +217,12 @@ void TaskBase::end_step_spawned() {
 }
 
 void TaskBase::wake_spawned() {
+  if (current_task_or_null() == this) {
+    // Woken by its own step (sleep(0), a yield): only this thread touches the task until the
+    // step ends, and the step's end queues it. No lock: a yield takes two instead of three.
+    self_notified_ = true;
+    return;
+  }
   bool pinned;
   {
     std::lock_guard<SpinLock> guard(lock_);
@@ -498,7 +508,7 @@ void TaskBase::abandon() {
   ctx.message = "Task was destroyed but it is pending!";
   ctx.task = name();
   ctx.future = describe();
-  ctx.source = absl::StrFormat("%s:%d in %s", site_.file, site_.line, site_.function);
+  ctx.source = absl::StrFormat("%s:%d in %s", site_file_, site_line_, site_function_);
   // Destroying the frames runs the destructors of everything the coroutines hold, including
   // the awaiters, which unregister from timers and futures.
   destroy_frames();
@@ -515,7 +525,7 @@ void TaskBase::on_last_unref() {
   ctx.exception = exception_;
   ctx.task = name();
   ctx.future = describe();
-  ctx.source = absl::StrFormat("%s:%d in %s", site_.file, site_.line, site_.function);
+  ctx.source = absl::StrFormat("%s:%d in %s", site_file_, site_line_, site_function_);
   if (loop_is_alive(loop())) {
     loop()->call_exception_handler(ctx);
   } else {

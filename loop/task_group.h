@@ -141,7 +141,7 @@ class TaskGroup {
   // Schedules `coro` as a child of the group (on the group's loop) and returns its Task.
   // Raises RuntimeError if the group has finished or is aborting.
   template <class T>
-  Task<T> create_task(Coro<T> coro, std::string name = "") {
+  Task<T> create_task(Coro<T> coro, std::string name = {}) {
     try {
       s_->check_can_create();
     } catch (...) {

@@ -31,8 +31,10 @@ ConnectionHandler wrap(StreamHandler handler, size_t limit) {
 
 }  // namespace
 
-Coro<StreamPair> open_connection(std::string host, uint16_t port, size_t limit) {
-  Socket s = co_await create_connection(host, port);
+Coro<StreamPair> open_connection(std::string host, uint16_t port, size_t limit,
+                                 ConnectOptions options) {
+  Coro<Socket> connecting = create_connection(host, port, options);
+  Socket s = co_await std::move(connecting);
   if (s.family() != AF_UNIX) s.set_nodelay();
   co_return open_fd_streams(s.detach(), limit);
 }

@@ -37,15 +37,18 @@
 #include "loop/fd_streams.h"
 #include "loop/stream_reader.h"
 #include "loop/stream_writer.h"
+#include "scheduler/resolver.h"
 #include "scheduler/server.h"
 
 namespace weft {
 
 using StreamHandler = std::function<Coro<void>(StreamReader&, StreamWriter&)>;
 
-// Connects to each address of `host` in turn (create_connection) and wraps the socket.
+// Connects to an address of `host` (create_connection: in turn, or raced with
+// options.happy_eyeballs_delay, scheduler/resolver.h) and wraps the socket.
 [[nodiscard]] Coro<StreamPair> open_connection(std::string host, uint16_t port,
-                                               size_t limit = StreamReader::kDefaultLimit);
+                                               size_t limit = StreamReader::kDefaultLimit,
+                                               ConnectOptions options = {});
 [[nodiscard]] Coro<StreamPair> open_unix_connection(std::string path,
                                                     size_t limit = StreamReader::kDefaultLimit);
 

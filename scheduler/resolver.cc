@@ -4,11 +4,18 @@
 #include <errno.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
+#include <stdexcept>
 
 #include "loop/errors.h"
+#include "loop/event_loop.h"
+#include "loop/future.h"
 #include "loop/os_error.h"
+#include "loop/task.h"
+#include "loop/task_group.h"
+#include "loop/wait_for.h"
 #include "scheduler/to_thread.h"
 
 namespace weft {
@@ -71,28 +78,168 @@ Coro<std::vector<AddrInfo>> getaddrinfo(std::string host, std::string port, int 
   co_return co_await to_thread(blocking_getaddrinfo, host, port, family, type, protocol, flags);
 }
 
-Coro<Socket> create_connection(std::string host, uint16_t port) {
-  std::vector<AddrInfo> infos = co_await getaddrinfo(host, std::to_string(port), AF_UNSPEC, SOCK_STREAM);
-  std::exception_ptr last;
+namespace {
+
+// Raises the error of a create_connection in which every address failed (see the header).
+[[noreturn]] void raise_all_failed(const std::string& what,
+                                   const std::vector<std::exception_ptr>& errors) {
   std::string attempts;
   int last_errno = 0;
   bool same_errno = true;
-  for (const AddrInfo& info : infos) {
+  for (const std::exception_ptr& e : errors) {
+    if (!e) continue;  // never tried, or cancelled
+    try {
+      std::rethrow_exception(e);
+    } catch (const OSError& os) {
+      if (!attempts.empty() && os.errno_value() != last_errno) same_errno = false;
+      last_errno = os.errno_value();
+      attempts += std::string(attempts.empty() ? "" : "; ") + os.what();
+    }
+  }
+  if (attempts.empty()) throw OSError(EADDRNOTAVAIL, what + ": no address to connect to");
+  const std::string message = what + ": every address failed: " + attempts;
+  if (same_errno) raise_os_error(last_errno, message);  // the specific class for that errno
+  throw OSError(last_errno, message);
+}
+
+// One address after another.
+Coro<Socket> connect_in_turn(const std::vector<AddrInfo>& addresses,
+                             std::vector<std::exception_ptr>& errors) {
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const AddrInfo& info = addresses[i];
     try {
       Socket s(info.family, SOCK_STREAM, info.protocol);
       co_await s.connect(info.address);
       co_return s;
-    } catch (const OSError& e) {
-      if (last && e.errno_value() != last_errno) same_errno = false;
-      last_errno = e.errno_value();
-      last = std::current_exception();
-      attempts += std::string(attempts.empty() ? "" : "; ") + e.what();
+    } catch (const OSError&) {
+      errors[i] = std::current_exception();
     }
   }
-  if (!last) throw OSError(EADDRNOTAVAIL, "create_connection(" + host + ", " + std::to_string(port) + "): no address");
-  if (same_errno) std::rethrow_exception(last);
-  throw OSError(last_errno, "create_connection(" + host + ", " + std::to_string(port) +
-                                "): every address failed: " + attempts);
+  co_return Socket();
+}
+
+// Happy eyeballs: asyncio's staggered_race. Attempt i runs in a task of the group; before it
+// connects it starts attempt i + 1, which first waits until attempt i failed or `delay` has
+// passed. The first to connect takes `winner` and cancels the others (a cancelled attempt's
+// socket closes as its frame unwinds; one that connected a moment too late closes its own).
+struct Race {
+  const std::vector<AddrInfo>* addresses;
+  Duration delay;
+  std::vector<std::exception_ptr>* errors;
+  std::vector<Task<void>> attempts;  // attempts[i] is attempt i
+  std::optional<Socket> winner;
+};
+
+Coro<void> race_attempt(Race& race, TaskGroup tg, size_t i, Future<void> previous_failed) {
+  if (previous_failed) {
+    try {
+      // Named, not a temporary in the co_await: GCC bug 99576 (see the header).
+      Coro<void> waiting = wait_for(previous_failed, race.delay);
+      co_await std::move(waiting);
+    } catch (const TimeoutError&) {
+      // The previous attempt is slow: start this one alongside it.
+    }
+    // A winner may have connected while this task was already due to resume (its cancel
+    // then lands at the connect below): start nothing more.
+    if (race.winner) co_return;
+  }
+  Future<void> failed;
+  if (i + 1 < race.addresses->size()) {
+    failed = EventLoop::current().create_future<void>();
+    Coro<void> next = race_attempt(race, tg, i + 1, failed);
+    race.attempts.push_back(tg.create_task(std::move(next), "happy eyeballs attempt"));
+  }
+  const AddrInfo& info = (*race.addresses)[i];
+  try {
+    Socket s(info.family, SOCK_STREAM, info.protocol);
+    co_await s.connect(info.address);
+    if (!race.winner) {
+      race.winner.emplace(std::move(s));
+      for (size_t k = 0; k < race.attempts.size(); ++k) {
+        if (k != i) race.attempts[k].cancel();
+      }
+    }
+  } catch (const OSError&) {
+    (*race.errors)[i] = std::current_exception();
+    // wait_for cancels the future when its delay passed first: nobody waits for it then.
+    if (failed && !failed.done()) failed.set_result();
+  }
+}
+
+Coro<Socket> connect_staggered(const std::vector<AddrInfo>& addresses, Duration delay,
+                               std::vector<std::exception_ptr>& errors) {
+  Race race{&addresses, delay, &errors, {}, std::nullopt};
+  co_await task_group([&race](TaskGroup& tg) -> Coro<void> {
+    Coro<void> first = race_attempt(race, tg, 0, Future<void>());
+    race.attempts.push_back(tg.create_task(std::move(first), "happy eyeballs attempt"));
+    co_return;
+  });
+  if (race.winner) co_return std::move(*race.winner);
+  co_return Socket();
+}
+
+}  // namespace
+
+std::vector<AddrInfo> interleave_addrinfos(std::vector<AddrInfo> addresses,
+                                           int first_family_count) {
+  std::vector<std::vector<AddrInfo>> by_family;  // in order of first appearance
+  for (AddrInfo& info : addresses) {
+    auto it = std::find_if(by_family.begin(), by_family.end(),
+                           [&](const auto& group) { return group.front().family == info.family; });
+    if (it == by_family.end()) {
+      by_family.emplace_back();
+      it = by_family.end() - 1;
+    }
+    it->push_back(std::move(info));
+  }
+  std::vector<AddrInfo> out;
+  out.reserve(addresses.size());
+  std::vector<size_t> next(by_family.size(), 0);
+  if (first_family_count > 1 && !by_family.empty()) {
+    for (; next[0] < by_family[0].size() &&
+           next[0] < static_cast<size_t>(first_family_count - 1);
+         ++next[0]) {
+      out.push_back(std::move(by_family[0][next[0]]));
+    }
+  }
+  for (bool more = true; more;) {
+    more = false;
+    for (size_t f = 0; f < by_family.size(); ++f) {
+      if (next[f] < by_family[f].size()) {
+        out.push_back(std::move(by_family[f][next[f]++]));
+        more = true;
+      }
+    }
+  }
+  return out;
+}
+
+Coro<Socket> create_connection(std::vector<AddrInfo> addresses, ConnectOptions options,
+                               std::string what) {
+  int interleave = options.interleave.value_or(options.happy_eyeballs_delay ? 1 : 0);
+  if (interleave < 0) {
+    throw std::invalid_argument(what + ": interleave must be 0 (off) or a positive count, not " +
+                                std::to_string(interleave));
+  }
+  if (interleave > 0) addresses = interleave_addrinfos(std::move(addresses), interleave);
+  std::vector<std::exception_ptr> errors(addresses.size());
+  Socket s;
+  if (options.happy_eyeballs_delay && addresses.size() > 1) {
+    s = co_await connect_staggered(addresses, *options.happy_eyeballs_delay, errors);
+  } else {
+    s = co_await connect_in_turn(addresses, errors);
+  }
+  if (!s.is_open()) raise_all_failed(what, errors);
+  co_return s;
+}
+
+Coro<Socket> create_connection(std::string host, uint16_t port, ConnectOptions options) {
+  Coro<std::vector<AddrInfo>> resolving =
+      getaddrinfo(host, std::to_string(port), AF_UNSPEC, SOCK_STREAM);
+  std::vector<AddrInfo> infos = co_await std::move(resolving);
+  std::string what = "create_connection(" + host + ", " + std::to_string(port) + ")";
+  Coro<Socket> connecting = create_connection(std::move(infos), options, std::move(what));
+  co_return co_await std::move(connecting);
 }
 
 Coro<Socket> create_datagram_endpoint(std::optional<HostPort> local, std::optional<HostPort> remote) {

@@ -107,7 +107,7 @@ class Runtime {
   // A migratable task (see the file comment). Any thread; from outside the Runtime it goes
   // through the injection queue.
   template <class T>
-  Task<T> spawn(Coro<T> coro, std::string name = "");
+  Task<T> spawn(Coro<T> coro, std::string name = {});
 
   // The pending tasks of every loop (loop 0's first), each list taken on its loop's own
   // thread (all_tasks_threadsafe, loop/introspect.h). Any thread; from a loop of this Runtime
@@ -207,7 +207,7 @@ Task<T> Runtime::spawn(Coro<T> coro, std::string name) {
 // Spawns a migratable task on the current Runtime; on a plain loop (weft::run with one
 // thread) it is the same as create_task. Raises RuntimeError where no loop runs.
 template <class T>
-Task<T> spawn(Coro<T> coro, std::string name = "") {
+Task<T> spawn(Coro<T> coro, std::string name = {}) {
   if (Runtime* rt = Runtime::current()) return rt->spawn(std::move(coro), std::move(name));
   return create_task(std::move(coro), std::move(name));
 }

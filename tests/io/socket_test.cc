@@ -230,6 +230,132 @@ TEST(SocketTest, WritingToAClosedPeerIsAConnectionErrorNotSigpipe) {
   }());
 }
 
+TEST(SocketTest, TrySendSendsWhatFitsAndNeverWaits) {
+  run([]() -> Coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    EXPECT_EQ(client.try_send("hello"), std::optional<size_t>(5));
+    char buf[16];
+    size_t n = co_await server.recv_into(std::span<char>(buf, sizeof buf));
+    EXPECT_EQ(std::string(buf, n), "hello");
+    // Nobody reads: the kernel's buffers fill, and then try_send reports it would block
+    // instead of waiting; what it did send arrives whole.
+    std::string chunk(64 * 1024, 'x');
+    size_t sent = 0;
+    for (;;) {
+      std::optional<size_t> k = client.try_send(chunk);
+      if (!k) break;
+      EXPECT_GT(*k, 0u);
+      sent += *k;
+      if (sent > (size_t{1} << 30)) {
+        ADD_FAILURE() << "try_send never reported a full buffer";
+        co_return;
+      }
+    }
+    EXPECT_EQ(client.try_send("more"), std::nullopt);
+    size_t got = 0;
+    std::vector<char> in(64 * 1024);
+    while (got < sent) got += co_await server.recv_into(std::span<char>(in.data(), in.size()));
+    EXPECT_EQ(got, sent);
+  }());
+}
+
+TEST(SocketTest, TrySendToAClosedPeerIsAConnectionError) {
+  run([]() -> Coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    linger lg{1, 0};
+    EXPECT_EQ(setsockopt(server.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    server.close();  // RST
+    // The RST may take a moment on loopback: wait until the socket reports it.
+    co_await client.watch().readable();
+    try {
+      client.try_send("x");
+      ADD_FAILURE() << "expected a ConnectionError";
+    } catch (const ConnectionError& e) {
+      EXPECT_TRUE(e.errno_value() == EPIPE || e.errno_value() == ECONNRESET) << e.what();
+    }
+    client.close();
+    try {
+      client.try_send("x");
+      ADD_FAILURE() << "expected OSError(EBADF)";
+    } catch (const OSError& e) {
+      EXPECT_EQ(e.errno_value(), EBADF);
+      EXPECT_THAT(e.what(), HasSubstr("try_send on a closed socket"));
+    }
+  }());
+}
+
+// The Tokio-style receive loop: readable(), then try_recv_into.
+Coro<std::string> read_with_try_recv(Socket& sock, size_t max_bytes) {
+  std::string out(max_bytes, '\0');
+  for (;;) {
+    co_await sock.readable();
+    if (std::optional<size_t> n = sock.try_recv_into(std::span<char>(out.data(), out.size()))) {
+      out.resize(*n);
+      co_return out;
+    }
+  }
+}
+
+TEST(SocketTest, TryRecvIntoNeverWaitsAndReadableWaitsForData) {
+  run([]() -> Coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    char buf[16];
+    EXPECT_EQ(server.try_recv_into(std::span<char>(buf, sizeof buf)), std::nullopt);
+    // Nothing came: readable() waits until something does.
+    Task<std::string> reading = create_task(read_with_try_recv(server, 16));
+    co_await yield_times(3);
+    EXPECT_FALSE(reading.done());
+    co_await client.sendall("ping");
+    EXPECT_EQ(co_await reading, "ping");
+    // That read was short: the next readable() waits for the next edge again.
+    reading = create_task(read_with_try_recv(server, 16));
+    co_await yield_times(3);
+    EXPECT_FALSE(reading.done());
+    co_await client.sendall("pong");
+    EXPECT_EQ(co_await reading, "pong");
+    // A full read leaves readable() ready at once: the rest is read without waiting.
+    co_await client.sendall("0123456789");
+    EXPECT_EQ(co_await read_with_try_recv(server, 4), "0123");
+    EXPECT_EQ(co_await read_with_try_recv(server, 16), "456789");
+    // End of stream: readable() returns, try_recv_into reports 0, and keeps doing so.
+    client.shutdown(SHUT_WR);
+    EXPECT_EQ(co_await read_with_try_recv(server, 16), "");
+    EXPECT_EQ(co_await read_with_try_recv(server, 16), "");
+  }());
+}
+
+TEST(SocketTest, CancelledReadableLeavesTheSocketUsable) {
+  run([]() -> Coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    char buf[16];
+    EXPECT_EQ(server.try_recv_into(std::span<char>(buf, sizeof buf)), std::nullopt);
+    Task<std::string> reading = create_task(read_with_try_recv(server, 16));
+    co_await yield_times(3);
+    reading.cancel();
+    EXPECT_THROW(co_await reading, CancelledError);
+    co_await client.sendall("after");
+    EXPECT_EQ(co_await read_with_try_recv(server, 16), "after");
+    // Mixed with the awaitable call: recv_into after try_recv_into sees the same state.
+    co_await client.sendall("mixed");
+    EXPECT_EQ(co_await server.recv(16), "mixed");
+  }());
+}
+
+TEST(SocketTest, TryRecvIntoReportsConnectionReset) {
+  run([]() -> Coro<void> {
+    auto [client, server] = co_await tcp_pair();
+    linger lg{1, 0};
+    EXPECT_EQ(setsockopt(server.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    server.close();
+    try {
+      co_await read_with_try_recv(client, 16);
+      ADD_FAILURE() << "expected ConnectionResetError";
+    } catch (const ConnectionResetError& e) {
+      EXPECT_EQ(e.errno_value(), ECONNRESET);
+    }
+  }());
+}
+
 TEST(SocketTest, OperationsOnAClosedSocketRaiseEbadf) {
   run([]() -> Coro<void> {
     Socket s(AF_INET, SOCK_STREAM);
@@ -237,6 +363,14 @@ TEST(SocketTest, OperationsOnAClosedSocketRaiseEbadf) {
     EXPECT_FALSE(s.is_open());
     try {
       co_await s.recv(1);
+      ADD_FAILURE();
+    } catch (const OSError& e) {
+      EXPECT_EQ(e.errno_value(), EBADF);
+      EXPECT_THAT(e.what(), HasSubstr("closed socket"));
+    }
+    try {
+      char buf[1];
+      s.try_recv_into(std::span<char>(buf, 1));
       ADD_FAILURE();
     } catch (const OSError& e) {
       EXPECT_EQ(e.errno_value(), EBADF);
