@@ -138,7 +138,8 @@ class EventLoop {
   template <class T = void>
   Future<T> create_future(const char* file = __builtin_FILE(), unsigned line = __builtin_LINE());
   template <class T>
-  Task<T> create_task(Coro<T> coro, std::string name = {});
+  Task<T> create_task(Coro<T> coro, std::string name = {}, const char* file = __builtin_FILE(),
+                      unsigned line = __builtin_LINE());
 
   // --- Errors nobody else can receive. ---
   // nullptr restores the default handler. Owning loop only.

@@ -118,8 +118,8 @@ void EventLoop::run_timed(Runnable* r) {
       const internal::CoroSite& site = task->site();
       ctx.task = name ? name->text : absl::StrFormat("Task-%d", task->id());
       // The state it was in while the step ran.
-      ctx.future = absl::StrFormat("<Task pending name='%s' coro=%s() at %s:%d>", ctx.task,
-                                   site.function, site.file, site.line);
+      ctx.future = absl::StrFormat("<Task pending name='%s' coro=%s() at %s:%d%s>", ctx.task,
+                                   site.function, site.file, site.line, task->created_at());
       ctx.source = absl::StrFormat("%s:%d in %s", site.file, site.line, site.function);
     } else if (has_handle_site) {
       ctx.handle = "<Handle created at " + handle_site.to_string() + ">";

@@ -132,12 +132,14 @@ class Task {
 };
 
 template <class T>
-Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
+Task<T> EventLoop::create_task(Coro<T> coro, std::string name, const char* file,
+                               unsigned line) {
   check_open("create_task");
   check_thread("create_task");
   internal::pin_current_task();
   auto handle = coro.release("wrapped in a Task");
   auto* state = new internal::TaskState<T>(this, handle, std::move(name));  // refs: 2
+  if (debug_) [[unlikely]] state->set_creation_site(file, line);
   adopt_task(state);
   return Task<T>(state);
 }
@@ -163,8 +165,9 @@ T EventLoop::run_until_complete(Coro<T> coro) {
 // Schedules `coro` as a task on the running loop (pinned to it). Raises RuntimeError if no
 // loop is running on this thread.
 template <class T>
-Task<T> create_task(Coro<T> coro, std::string name = {}) {
-  return EventLoop::current().create_task(std::move(coro), std::move(name));
+Task<T> create_task(Coro<T> coro, std::string name = {}, const char* file = __builtin_FILE(),
+                    unsigned line = __builtin_LINE()) {
+  return EventLoop::current().create_task(std::move(coro), std::move(name), file, line);
 }
 
 }  // namespace weft

@@ -135,10 +135,15 @@ const std::string& TaskBase::cancel_msg() const {
   return cold_ ? cold_->cancel_msg : *kEmpty;
 }
 
+std::string TaskBase::created_at() const {
+  if (!cold_ || !cold_->created_file) return "";
+  return absl::StrFormat(" created at %s:%d", cold_->created_file, cold_->created_line);
+}
+
 std::string TaskBase::describe() const {
   const char* state = state_name();
-  return absl::StrFormat("<Task %s name='%s' coro=%s() at %s:%d>", state, name(), site_function_,
-                         site_file_, site_line_);
+  return absl::StrFormat("<Task %s name='%s' coro=%s() at %s:%d%s>", state, name(),
+                         site_function_, site_file_, site_line_, created_at());
 }
 
 const char* TaskBase::state_name() const {

@@ -125,6 +125,15 @@ class TaskBase : public FutureBase, public Runnable {
   std::string describe() const override;
   // "pending", "cancelled", "finished", "finished exception".
   const char* state_name() const;
+  // Debug mode: where create_task / spawn was called (asyncio's source_traceback, as
+  // file:line). Printed by describe() and so by every report about the task. Set before the
+  // task is visible to another thread.
+  void set_creation_site(const char* file, uint32_t line) {
+    cold().created_file = file;
+    cold().created_line = line;
+  }
+  // " created at file:line", or "" if none was recorded.
+  std::string created_at() const;
   // Where the task's coroutine function is defined.
   CoroSite site() const { return CoroSite{site_function_, site_file_, site_line_}; }
 
@@ -224,6 +233,8 @@ class TaskBase : public FutureBase, public Runnable {
     TaskName* name = nullptr;  // nullptr: "Task-<id>"; immutable, see task_name.h
     std::string cancel_msg;  // the message of the pending or delivered cancellation
     EventLoop* home = nullptr;  // a spawned task that migrated: the loop whose list holds it
+    const char* created_file = nullptr;  // debug mode: where create_task/spawn was called
+    uint32_t created_line = 0;
   };
   Cold& cold();
   const std::string& cancel_msg() const;

@@ -141,7 +141,8 @@ class TaskGroup {
   // Schedules `coro` as a child of the group (on the group's loop) and returns its Task.
   // Raises RuntimeError if the group has finished or is aborting.
   template <class T>
-  Task<T> create_task(Coro<T> coro, std::string name = {}) {
+  Task<T> create_task(Coro<T> coro, std::string name = {}, const char* file = __builtin_FILE(),
+                      unsigned line = __builtin_LINE()) {
     try {
       s_->check_can_create();
     } catch (...) {
@@ -150,7 +151,7 @@ class TaskGroup {
       if (coro) coro.release("discarded by a closed TaskGroup").destroy();
       throw;
     }
-    Task<T> t = s_->loop()->create_task(std::move(coro), std::move(name));
+    Task<T> t = s_->loop()->create_task(std::move(coro), std::move(name), file, line);
     s_->adopt(t.base());
     return t;
   }

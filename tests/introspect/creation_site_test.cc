@@ -190,5 +190,50 @@ TEST(FutureCreatedAt, NothingOutsideDebugMode) {
   EXPECT_EQ(log.contexts[0].source, "");
 }
 
+// --- Tasks: where create_task / spawn was called. ---
+
+Coro<int> failing_child() {
+  throw std::runtime_error("lost");
+  co_return 0;
+}
+
+TEST(TaskCreatedAt, NeverRetrievedSaysWhereTheTaskWasCreated) {
+  EventLoop loop;
+  loop.set_debug(true);
+  loop.set_slow_callback_duration(std::chrono::hours(1));
+  loop_test::HandlerLog log;
+  log.install(loop);
+  int line = 0;
+  auto body = [&]() -> Coro<void> {
+    line = __LINE__ + 1;
+    Task<int> t = create_task(failing_child(), "child");
+    EXPECT_THAT(t.base()->describe(), EndsWith(" created at " + here(line) + ">"));
+    co_await sleep(0s);
+    co_await sleep(0s);  // t has failed; its handle goes with this frame, never asked
+    EXPECT_TRUE(t.done());
+    co_return;
+  };
+  loop.run_until_complete(body());
+  ASSERT_EQ(log.contexts.size(), 1u);
+  const ExceptionContext& ctx = log.contexts[0];
+  EXPECT_EQ(ctx.message, "Task exception was never retrieved");
+  EXPECT_THAT(ctx.future, HasSubstr("name='child'"));
+  EXPECT_THAT(ctx.future, EndsWith(" created at " + here(line) + ">"));
+}
+
+TEST(TaskCreatedAt, NothingOutsideDebugMode) {
+  EventLoop loop;
+  loop.set_debug(false);
+  auto body = [&]() -> Coro<void> {
+    Task<int> t = create_task(failing_child());
+    EXPECT_THAT(t.base()->describe(), Not(HasSubstr("created at")));
+    try {
+      co_await t;
+    } catch (const std::runtime_error&) {
+    }
+  };
+  loop.run_until_complete(body());
+}
+
 }  // namespace
 }  // namespace weft

@@ -123,13 +123,16 @@ TEST(SlowCallback, ReportsATaskStepOverTheDurationWithNameAndSite) {
   loop.set_slow_callback_duration(20ms);
   loop_test::HandlerLog log;
   log.install(loop);
+  const int line = __LINE__ + 1;
   loop.run_until_complete(loop.create_task(slow_step(), "slowpoke"));
   ASSERT_EQ(log.count("Executing <Task"), 1) << ::testing::PrintToString(log.messages());
   const ExceptionContext& ctx = log.contexts[0];
+  // Where the coroutine is defined, then where the task was created.
   EXPECT_THAT(ctx.message,
               ContainsRegex("^Executing <Task [a-z]+ name='slowpoke' coro=slow_step\\(\\) at "
-                            "tests/introspect/debug_checks_test.cc:[0-9]+> took 0\\.[0-9]{3} "
-                            "seconds$"));
+                            "tests/introspect/debug_checks_test.cc:[0-9]+ created at "
+                            "tests/introspect/debug_checks_test.cc:" +
+                            std::to_string(line) + "> took 0\\.[0-9]{3} seconds$"));
   EXPECT_EQ(ctx.task, "slowpoke");
   EXPECT_THAT(ctx.source, HasSubstr("tests/introspect/debug_checks_test.cc:"));
   EXPECT_THAT(ctx.source, HasSubstr("in slow_step"));
