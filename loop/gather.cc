@@ -10,7 +10,7 @@ bool GatherAwaiter::await_ready() {
     FutureBase* c = children_[i];
     if (!c->done()) {
       ++pending;
-    } else if (!return_exceptions_ && !first_failure_ && (c->cancelled() || c->has_exception())) {
+    } else if (!first_failure_ && fails_gather(*c)) {
       first_failure_ = c;
     }
   }
@@ -29,7 +29,7 @@ bool GatherAwaiter::await_suspend(TaskBase& task) {
     if (!c->done()) {
       watch_.watch(c);
       ++pending_;
-    } else if (!return_exceptions_ && !first_failure_ && (c->cancelled() || c->has_exception())) {
+    } else if (!first_failure_ && fails_gather(*c)) {
       first_failure_ = c;
     }
   }
@@ -44,7 +44,7 @@ bool GatherAwaiter::await_suspend(TaskBase& task) {
 void GatherAwaiter::on_done(FutureBase& f, uint32_t) {
   --pending_;
   if (finished_) return;
-  if (!cancel_requested_ && !return_exceptions_ && (f.cancelled() || f.has_exception())) {
+  if (!cancel_requested_ && fails_gather(f)) {
     first_failure_ = &f;
     finish();
   } else if (pending_ == 0) {

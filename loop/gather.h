@@ -86,6 +86,10 @@ class GatherAwaiter final : public WaitCanceller, public DoneListener {
   void on_done(FutureBase& f, uint32_t index) override;
 
  private:
+  // A done child that makes the gather raise (never, with return_exceptions).
+  bool fails_gather(const FutureBase& f) const {
+    return !return_exceptions_ && (f.cancelled() || f.has_exception());
+  }
   void finish();
 
   FutureBase* const* children_;

@@ -32,8 +32,7 @@ bool WaitAwaiter::await_ready() const {
   for (FutureBase* f : fs_) {
     if (!f->done()) continue;
     ++done;
-    if (return_when_ == ReturnWhen::kFirstCompleted) return true;
-    if (return_when_ == ReturnWhen::kFirstException && f->has_exception()) return true;
+    if (ends_wait_early(*f)) return true;
   }
   return done == fs_.size();
 }
@@ -48,8 +47,7 @@ bool WaitAwaiter::await_suspend(TaskBase& task) {
     if (!f->done()) {
       watch_.watch(f);
       ++pending_;
-    } else if (return_when_ == ReturnWhen::kFirstCompleted ||
-               (return_when_ == ReturnWhen::kFirstException && f->has_exception())) {
+    } else if (ends_wait_early(*f)) {
       satisfied = true;
     }
   }
@@ -64,8 +62,7 @@ bool WaitAwaiter::await_suspend(TaskBase& task) {
 
 void WaitAwaiter::on_done(FutureBase& f, uint32_t) {
   --pending_;
-  if (pending_ == 0 || return_when_ == ReturnWhen::kFirstCompleted ||
-      (return_when_ == ReturnWhen::kFirstException && f.has_exception())) {
+  if (pending_ == 0 || ends_wait_early(f)) {
     finish();
   }
 }

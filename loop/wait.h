@@ -76,6 +76,12 @@ class WaitAwaiter final : public WaitCanceller, public DoneListener, public Defe
   void on_expire() override;
 
  private:
+  // A done future that ends the wait before every one is done (FIRST_COMPLETED, or
+  // FIRST_EXCEPTION and it failed).
+  bool ends_wait_early(const FutureBase& f) const {
+    return return_when_ == ReturnWhen::kFirstCompleted ||
+           (return_when_ == ReturnWhen::kFirstException && f.has_exception());
+  }
   void stop();
   void finish();
 
