@@ -137,6 +137,8 @@ class EventLoop {
   // defaulted) and its reports say so ("<Future pending created at file:line>").
   template <class T = void>
   Future<T> create_future(const char* file = __builtin_FILE(), unsigned line = __builtin_LINE());
+  // In debug mode the task remembers where it was created (leave `file`, `line` defaulted),
+  // and describe() and every report about it end with " created at file:line".
   template <class T>
   Task<T> create_task(Coro<T> coro, std::string name = {}, const char* file = __builtin_FILE(),
                       unsigned line = __builtin_LINE());

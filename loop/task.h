@@ -163,7 +163,7 @@ T EventLoop::run_until_complete(Coro<T> coro) {
 }
 
 // Schedules `coro` as a task on the running loop (pinned to it). Raises RuntimeError if no
-// loop is running on this thread.
+// loop is running on this thread. `file`/`line`: leave defaulted (debug mode's creation site).
 template <class T>
 Task<T> create_task(Coro<T> coro, std::string name = {}, const char* file = __builtin_FILE(),
                     unsigned line = __builtin_LINE()) {
