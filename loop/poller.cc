@@ -12,6 +12,8 @@
 #include <string>
 #include <system_error>
 
+#include "loop/nocancel_syscalls.h"
+
 namespace weft::internal {
 namespace {
 
@@ -163,9 +165,9 @@ bool Poller::poll(int64_t timeout_ns, RunQueue& ready) {
   int n;
   for (;;) {
     if (timeout_ns < 0) {
-      n = epoll_wait(epoll_fd_, events, kMaxEvents, -1);
+      n = nocancel_epoll_wait(epoll_fd_, events, kMaxEvents, -1);
     } else if (timeout_ns == 0) {
-      n = epoll_wait(epoll_fd_, events, kMaxEvents, 0);
+      n = nocancel_epoll_wait(epoll_fd_, events, kMaxEvents, 0);
     } else if (epoll_pwait2_works_) {
       timespec ts{static_cast<time_t>(timeout_ns / 1000000000),
                   static_cast<long>(timeout_ns % 1000000000)};
@@ -178,7 +180,8 @@ bool Poller::poll(int64_t timeout_ns, RunQueue& ready) {
     } else {
       // Round up so that a timer is never polled for before it is due (no busy loop).
       int64_t ms = (timeout_ns + 999999) / 1000000;
-      n = epoll_wait(epoll_fd_, events, kMaxEvents, ms > 1 << 30 ? 1 << 30 : static_cast<int>(ms));
+      n = nocancel_epoll_wait(epoll_fd_, events, kMaxEvents,
+                              ms > 1 << 30 ? 1 << 30 : static_cast<int>(ms));
     }
     if (n >= 0) break;
     if (errno != EINTR) throw_errno("epoll_wait");

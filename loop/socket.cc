@@ -6,12 +6,19 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
+#include "loop/nocancel_syscalls.h"
 #include "loop/os_error.h"
 
 namespace weft {
 namespace {
 
 bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+
+// Out of line and cold: building the message's std::string inline would give every
+// try_recv_into / try_send a stack protector and a larger frame.
+[[noreturn, gnu::cold, gnu::noinline]] void raise_socket_error(int err, const char* what) {
+  raise_os_error(err, what);
+}
 
 }  // namespace
 
@@ -171,14 +178,14 @@ Coro<std::pair<Socket, SocketAddress>> Socket::accept() {
 
 std::optional<size_t> Socket::recv_once(std::span<char> buf) {
   for (;;) {
-    ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    ssize_t n = internal::nocancel_recv(fd_, buf.data(), buf.size(), 0);
     if (n >= 0) {
       read_drained_ = stream_ && n > 0 && static_cast<size_t>(n) < buf.size();
       return static_cast<size_t>(n);
     }
     int err = errno;
     if (would_block(err)) return std::nullopt;
-    if (err != EINTR) raise_os_error(err, "recv");
+    if (err != EINTR) raise_socket_error(err, "recv");
   }
 }
 
@@ -213,7 +220,7 @@ Coro<std::string> Socket::recv(size_t max_bytes) {
 Coro<size_t> Socket::send(std::string_view data) {
   check_open("send");
   for (;;) {
-    ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    ssize_t n = internal::nocancel_send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (n >= 0) co_return static_cast<size_t>(n);
     int err = errno;
     if (would_block(err)) {
@@ -227,18 +234,18 @@ Coro<size_t> Socket::send(std::string_view data) {
 std::optional<size_t> Socket::try_send(std::string_view data) {
   check_open("try_send");
   for (;;) {
-    ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    ssize_t n = internal::nocancel_send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (n >= 0) return static_cast<size_t>(n);
     int err = errno;
     if (would_block(err)) return std::nullopt;
-    if (err != EINTR) raise_os_error(err, "send");
+    if (err != EINTR) raise_socket_error(err, "send");
   }
 }
 
 Coro<void> Socket::sendall(std::string_view data) {
   check_open("sendall");
   while (!data.empty()) {
-    ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    ssize_t n = internal::nocancel_send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (n >= 0) {
       data.remove_prefix(static_cast<size_t>(n));
       continue;
@@ -257,7 +264,8 @@ Coro<std::pair<size_t, SocketAddress>> Socket::recvfrom_into(std::span<char> buf
   for (;;) {
     SocketAddress from;
     *from.mutable_size() = SocketAddress::capacity();
-    ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, from.mutable_data(), from.mutable_size());
+    ssize_t n = internal::nocancel_recvfrom(fd_, buf.data(), buf.size(), 0, from.mutable_data(),
+                                            from.mutable_size());
     if (n >= 0) co_return std::pair<size_t, SocketAddress>(static_cast<size_t>(n), from);
     int err = errno;
     if (would_block(err)) {
@@ -278,7 +286,8 @@ Coro<std::pair<std::string, SocketAddress>> Socket::recvfrom(size_t max_bytes) {
 Coro<size_t> Socket::sendto(std::string_view data, SocketAddress address) {
   check_open("sendto");
   for (;;) {
-    ssize_t n = ::sendto(fd_, data.data(), data.size(), MSG_NOSIGNAL, address.data(), address.size());
+    ssize_t n = internal::nocancel_sendto(fd_, data.data(), data.size(), MSG_NOSIGNAL,
+                                          address.data(), address.size());
     if (n >= 0) co_return static_cast<size_t>(n);
     int err = errno;
     if (would_block(err)) {
