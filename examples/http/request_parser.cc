@@ -99,12 +99,15 @@ ParseStatus fail(HttpRequest& out, const char* why) {
   return ParseStatus::kError;
 }
 
-// One header field line (no CRLF) of the head; updates `out`.
+// One header field line (no CRLF) of the head; updates `out`. The field is followed by the
+// '\r' of its CRLF (inside the head), which is not a token character: the name's scan
+// stops there at the latest without a bounds check.
 ParseStatus parse_field(std::string_view field, bool& have_length, HttpRequest& out) {
   // The name runs up to the first non-token character, which must be the colon.
+  const char* const chars = field.data();  // chars[field.size()] is the '\r'
   size_t colon = 0;
-  while (colon < field.size() && kTokenChar[static_cast<unsigned char>(field[colon])]) ++colon;
-  if (colon == 0 || colon == field.size() || field[colon] != ':') {
+  while (kTokenChar[static_cast<unsigned char>(chars[colon])]) ++colon;
+  if (colon == 0 || colon == field.size() || chars[colon] != ':') {
     return fail(out, "malformed header field");
   }
   std::string_view name = field.substr(0, colon);
@@ -170,17 +173,21 @@ ParseStatus HttpRequestParser::parse(std::string_view data, HttpRequest& out) co
   size_t line_size = line_end(0, head_begin);
   if (line_size == std::string_view::npos) line_size = head_size;
   const char* const line_stop = head_begin + line_size;
+  // The method: token characters up to the first space. The line ends with '\r' (not a
+  // token character) inside the head, so the scan needs no bounds check.
   const char* sp1 = head_begin;
-  bool method_is_token = true;
-  while (sp1 < line_stop && *sp1 != ' ') method_is_token &= kTokenChar[static_cast<unsigned char>(*sp1++)];
-  if (sp1 == line_stop) return fail(out, "malformed request line");
+  while (kTokenChar[static_cast<unsigned char>(*sp1)]) ++sp1;
+  if (*sp1 != ' ') {
+    return fail(out, std::memchr(sp1, ' ', static_cast<size_t>(line_stop - sp1)) ? "malformed method"
+                                                                                : "malformed request line");
+  }
   const char* sp2 = sp1 + 1;
   while (sp2 < line_stop && *sp2 != ' ') ++sp2;
   if (sp2 == line_stop) return fail(out, "malformed request line");
   out.method = std::string_view(head_begin, static_cast<size_t>(sp1 - head_begin));
   out.target = std::string_view(sp1 + 1, static_cast<size_t>(sp2 - sp1 - 1));
   std::string_view version(sp2 + 1, static_cast<size_t>(line_stop - sp2 - 1));
-  if (out.method.empty() || !method_is_token) return fail(out, "malformed method");
+  if (out.method.empty()) return fail(out, "malformed method");
   // The target holds no space: sp2 is the first one after sp1.
   if (out.target.empty()) return fail(out, "malformed target");
   if (version.size() != 8 || std::memcmp(version.data(), "HTTP/1.", 7) != 0 || version[7] < '0' ||
