@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -49,24 +50,37 @@ AddrInfo tcp(const SocketAddress& address) {
   return info;
 }
 
-// A port on 127.0.0.1: listening (with `backlog`), or only bound, so that it refuses.
+// A port on a loopback address (127.0.0.1 unless told): listening (with `backlog`), or only
+// bound, so that it refuses.
 struct Port {
-  explicit Port(std::optional<int> backlog) {
-    socket.bind(SocketAddress::ip("127.0.0.1", 0));
+  explicit Port(std::optional<int> backlog, const char* host = "127.0.0.1")
+      : socket(SocketAddress::ip(host, 0).family(), SOCK_STREAM) {
+    socket.bind(SocketAddress::ip(host, 0));
     if (backlog) socket.listen(*backlog);
     address = socket.getsockname();
   }
-  Socket socket{AF_INET, SOCK_STREAM};
+  Socket socket;
   SocketAddress address;
 };
 
 struct Listener : Port {
-  Listener() : Port(1024) {}
+  explicit Listener(const char* host = "127.0.0.1") : Port(1024, host) {}
 };
 
 struct Refusing : Port {
-  Refusing() : Port(std::nullopt) {}
+  explicit Refusing(const char* host = "127.0.0.1") : Port(std::nullopt, host) {}
 };
+
+// Why the IPv6 loopback address ::1 cannot be used here, or "" if it can.
+std::string ipv6_loopback_missing() {
+  try {
+    Socket s(AF_INET6, SOCK_STREAM);
+    s.bind(SocketAddress::ip("::1", 0));
+    return "";
+  } catch (const OSError& e) {
+    return e.what();
+  }
+}
 
 // A listener that never answers: its accept queue (backlog 0: one connection) is full, so the
 // kernel drops further SYNs and a connect stays in progress.
@@ -235,6 +249,93 @@ TEST(HappyEyeballsTest, RacesFromSpawnedTasksOnARuntime) {
     for (Task<std::string>& c : clients) EXPECT_EQ(co_await c, good.address.to_string());
     clients.clear();
     EXPECT_EQ(open_fds(), before);
+  }());
+}
+
+// IPv6 first, as getaddrinfo orders "localhost" on a dual-stack host: ::1 refuses, 127.0.0.1
+// accepts. Every way of connecting falls through to the IPv4 address and leaves nothing open.
+TEST(HappyEyeballsTest, AnIpv6AddressRefusesAndTheIpv4OneAccepts) {
+  if (std::string why = ipv6_loopback_missing(); !why.empty()) {
+    GTEST_SKIP() << "no IPv6 loopback on this machine (bind to [::1]:0 failed: " << why << ")";
+  }
+  run([]() -> Coro<void> {
+    Refusing v6("::1");
+    Listener v4;
+    EXPECT_EQ(v6.address.family(), AF_INET6);
+    for (const ConnectOptions& options :
+         {ConnectOptions{}, happy(kHappyEyeballsDelay), happy(1ns)}) {
+      const size_t before = open_fds();
+      {
+        Coro<Socket> connecting = connect_bounded({tcp(v6.address), tcp(v4.address)}, options);
+        Socket s = co_await std::move(connecting);
+        EXPECT_EQ(s.family(), AF_INET);
+        EXPECT_EQ(s.getpeername().to_string(), v4.address.to_string());
+      }
+      EXPECT_EQ(open_fds(), before) << "a socket of the race was left open";
+    }
+  }());
+}
+
+// RFC 8305 section 4: the attempts alternate between the families. Of [::1 refusing, ::1
+// listening, 127.0.0.1 listening], the race (interleave 1 by default) tries the refusing
+// IPv6 address, then the IPv4 one, which connects before the delay (5 s, far longer than a
+// loopback connect) would let the second IPv6 address start: IPv4 wins. In getaddrinfo's
+// order (interleave 0) the second IPv6 address is next and wins.
+TEST(HappyEyeballsTest, TheRaceAlternatesAddressFamilies) {
+  if (std::string why = ipv6_loopback_missing(); !why.empty()) {
+    GTEST_SKIP() << "no IPv6 loopback on this machine (bind to [::1]:0 failed: " << why << ")";
+  }
+  run([]() -> Coro<void> {
+    Refusing v6_refusing("::1");
+    Listener v6("::1");
+    Listener v4;
+    const std::vector<AddrInfo> addresses = {tcp(v6_refusing.address), tcp(v6.address),
+                                             tcp(v4.address)};
+    const size_t before = open_fds();
+    {
+      Coro<Socket> connecting = connect_bounded(addresses, happy(5s));
+      Socket s = co_await std::move(connecting);
+      EXPECT_EQ(s.getpeername().to_string(), v4.address.to_string()) << "families did not alternate";
+    }
+    {
+      ConnectOptions in_order = happy(5s);
+      in_order.interleave = 0;
+      Coro<Socket> connecting = connect_bounded(addresses, in_order);
+      Socket s = co_await std::move(connecting);
+      EXPECT_EQ(s.getpeername().to_string(), v6.address.to_string());
+    }
+    EXPECT_EQ(open_fds(), before);
+  }());
+}
+
+// Every address of both families refusing: the error names each attempt, in the order they
+// were made (families alternating).
+TEST(HappyEyeballsTest, MixedFamiliesAllRefusingListEachAttemptInOrder) {
+  if (std::string why = ipv6_loopback_missing(); !why.empty()) {
+    GTEST_SKIP() << "no IPv6 loopback on this machine (bind to [::1]:0 failed: " << why << ")";
+  }
+  run([]() -> Coro<void> {
+    Refusing a("::1");
+    Refusing b("::1");
+    Refusing c;
+    Refusing d;
+    try {
+      Coro<Socket> connecting = connect_bounded(
+          {tcp(a.address), tcp(b.address), tcp(c.address), tcp(d.address)}, happy(5s));
+      co_await std::move(connecting);
+      ADD_FAILURE() << "connected to refusing ports";
+    } catch (const ConnectionRefusedError& e) {
+      const std::string message = e.what();
+      std::vector<size_t> at;
+      for (const Port* p : {static_cast<const Port*>(&a), static_cast<const Port*>(&c),
+                            static_cast<const Port*>(&b), static_cast<const Port*>(&d)}) {
+        at.push_back(message.find("(" + p->address.to_string() + ")"));  // "connect(<address>)"
+        EXPECT_NE(at.back(), std::string::npos) << p->address.to_string() << " in " << message;
+      }
+      EXPECT_TRUE(std::is_sorted(at.begin(), at.end())) << "not in the order ::1, 127.0.0.1, "
+                                                           "::1, 127.0.0.1: "
+                                                        << message;
+    }
   }());
 }
 
