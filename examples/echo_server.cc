@@ -6,7 +6,9 @@
 // pick one), then serves until interrupted. examples/echo_client drives it.
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "loop/socket.h"
 #include "loop/weft.h"
@@ -19,9 +21,18 @@ weft::Coro<void> echo(weft::Socket conn) {
   char buf[16 * 1024];
   try {
     for (;;) {
-      size_t n = co_await conn.recv_into(std::span<char>(buf, sizeof buf));
-      if (n == 0) co_return;
-      co_await conn.sendall(std::string_view(buf, n));
+      // readable() + try_recv_into and try_send rather than recv_into and sendall: no
+      // coroutine call per message when the data is there and the socket has room (as
+      // examples/http_server does); sendall only for what the kernel did not take.
+      std::optional<size_t> got;
+      do {
+        co_await conn.readable();
+        got = conn.try_recv_into(std::span<char>(buf, sizeof buf));
+      } while (!got);
+      if (*got == 0) co_return;
+      std::string_view data(buf, *got);
+      size_t sent = conn.try_send(data).value_or(0);
+      if (sent < data.size()) co_await conn.sendall(data.substr(sent));
     }
   } catch (const weft::ConnectionError&) {
     // The client reset or went away mid-write.

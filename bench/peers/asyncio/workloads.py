@@ -2,6 +2,7 @@
 
     /usr/bin/python3 bench/peers/asyncio/workloads.py <asyncio|uvloop> <workload> [scale]
     /usr/bin/python3 bench/peers/asyncio/workloads.py <asyncio|uvloop> http_server <port>
+    /usr/bin/python3 bench/peers/asyncio/workloads.py <asyncio|uvloop> echo_server <port>
 
 Prints `RESULT <runtime> <workload> <metric>=<value> ...` like bench/workloads.cc. asyncio has
 one loop on one thread: there is no thread count, and ping_pong_xthread cannot be expressed.
@@ -283,9 +284,19 @@ class HelloProtocol(asyncio.Protocol):
             self.transport.write(RESPONSE * n)
 
 
-async def http_server(port):
+class EchoProtocol(asyncio.Protocol):
+    """Echo (issue 6's echo benchmark, driven by examples/echo_client): sends back every byte."""
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        self.transport.write(data)
+
+
+async def serve(protocol, port):
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(HelloProtocol, "127.0.0.1", port, backlog=1024)
+    server = await loop.create_server(protocol, "127.0.0.1", port, backlog=1024)
     async with server:
         await server.serve_forever()
 
@@ -304,9 +315,10 @@ def main():
     if runtime == "uvloop":
         import uvloop
         uvloop.install()
-    if workload == "http_server":
+    if workload in ("http_server", "echo_server"):
+        protocol = HelloProtocol if workload == "http_server" else EchoProtocol
         try:
-            asyncio.run(http_server(int(sys.argv[3])))
+            asyncio.run(serve(protocol, int(sys.argv[3])))
         except KeyboardInterrupt:
             pass
         return 0
