@@ -90,13 +90,12 @@ class FdRegistration final : public IoSource, public Runnable, public UsesFrameA
   bool hung_up_ = false;
 };
 
-FdWaitAwaiter::~FdWaitAwaiter() {
-  // The frame is destroyed while suspended (its task was abandoned): leave the slot.
-  if (reg_ && reg_->slot(writable_) == this) reg_->slot(writable_) = nullptr;
+void FdWaitAwaiter::leave_slot() noexcept {
+  if (reg_->slot(writable_) == this) reg_->slot(writable_) = nullptr;
 }
 
 bool FdWaitAwaiter::await_suspend(TaskBase& task) {
-  FdRegistration* reg = watch_->registration(task.loop());
+  FdRegistration* reg = watch_->registration(task);
   if (reg->take_ready(writable_)) return false;
   FdWaitAwaiter*& slot = reg->slot(writable_);
   if (slot) [[unlikely]] throw_busy(reg->fd());
@@ -141,10 +140,12 @@ EventLoop* FdWatch::loop() const { return reg_ ? reg_->loop() : nullptr; }
 
 bool FdWatch::hung_up() const { return reg_ && reg_->hung_up(); }
 
-internal::FdRegistration* FdWatch::registration(EventLoop* loop) {
+internal::FdRegistration* FdWatch::registration(internal::TaskBase& task) {
   // The descriptor is watched by this loop from now on: a spawned task that waits on it
-  // stays here (a later wait from another loop would be refused).
-  internal::pin_current_task();
+  // stays here (a later wait from another loop would be refused). `task` is the one running
+  // (the awaiter's), so this is pin_current_task() without its thread-local lookup.
+  task.pin_to_loop();
+  EventLoop* loop = task.loop();
   if (reg_ && reg_->loop() == loop) [[likely]] return reg_;
   return register_with(loop);
 }

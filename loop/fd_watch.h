@@ -55,7 +55,11 @@ class FdWaitAwaiter final : public WaitCanceller {
   FdWaitAwaiter(FdWaitAwaiter&& other) noexcept
       : watch_(other.watch_), writable_(other.writable_) {}
   FdWaitAwaiter(const FdWaitAwaiter&) = delete;
-  ~FdWaitAwaiter();
+  // reg_ is set only while suspended: an awaiter that resumed (every one but those of an
+  // abandoned frame) has nothing to undo.
+  ~FdWaitAwaiter() {
+    if (reg_) [[unlikely]] leave_slot();
+  }
 
   bool await_ready() const noexcept { return false; }
   bool await_suspend(TaskBase& task);
@@ -71,6 +75,8 @@ class FdWaitAwaiter final : public WaitCanceller {
   // Called by the registration: the edge came (closed=false) or the watch was reset.
   void wake(bool closed);
   [[noreturn]] void throw_closed() const;
+  // The frame is destroyed while suspended (its task was abandoned): leave the slot.
+  void leave_slot() noexcept;
   // Cold paths, out of line so that the waits stay small.
   [[noreturn, gnu::noinline, gnu::cold]] void throw_busy(int fd) const;
 
@@ -122,9 +128,10 @@ class FdWatch {
 
  private:
   friend class internal::FdWaitAwaiter;
-  // The registration on `loop`, made on first use. Raises RuntimeError if fd is registered
-  // with another loop, OSError if epoll refuses fd.
-  internal::FdRegistration* registration(EventLoop* loop);
+  // The registration on the loop of `task` (the waiting task, which it pins there), made on
+  // first use. Raises RuntimeError if fd is registered with another loop, OSError if epoll
+  // refuses fd.
+  internal::FdRegistration* registration(internal::TaskBase& task);
   // The first wait's registration (or a refusal): registration()'s cold path.
   [[gnu::noinline, gnu::cold]] internal::FdRegistration* register_with(EventLoop* loop);
 

@@ -87,6 +87,30 @@ TEST(HttpRequestParserTest, MalformedInputIsAnError) {
   }
 }
 
+// Lines of many lengths (so that every CRLF lands at every offset of a word or vector, for
+// whatever search finds the head's end), a lone '\r' before the last CRLF: each request
+// parses whole, each of its prefixes is incomplete, and a following request is not counted.
+TEST(HttpRequestParserTest, LinesOfEveryLength) {
+  for (size_t target = 1; target < 40; ++target) {
+    for (size_t value = 0; value < 20; ++value) {
+      std::string data = "GET /" + std::string(target, 't') + " HTTP/1.1\r\nX: " +
+                         std::string(value, 'v') + "\r\nY: \r\r\n\r\n";
+      HttpRequest req;
+      ASSERT_EQ(parse(data, req), ParseStatus::kComplete) << data;
+      EXPECT_EQ(req.size, data.size());
+      EXPECT_EQ(req.target.size(), target + 1);
+      for (size_t n = 0; n < data.size(); ++n) {
+        ASSERT_EQ(parse(std::string_view(data).substr(0, n), req), ParseStatus::kIncomplete)
+            << n << " of " << data;
+      }
+      // The same head followed by the next request: only the first one's size.
+      std::string two = data + data;
+      ASSERT_EQ(parse(two, req), ParseStatus::kComplete);
+      EXPECT_EQ(req.size, data.size());
+    }
+  }
+}
+
 TEST(HttpRequestParserTest, OversizedHeaderBlockIsAnErrorEvenIncomplete) {
   std::string data = "GET / HTTP/1.1\r\nX: " + std::string(HttpRequestParser::kMaxHeaderBytes, 'a');
   HttpRequest req;
