@@ -81,7 +81,7 @@ WakerCoroutine make_waker(TaskBase* task) {
 }  // namespace
 
 TaskBase::TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBase* root_promise,
-                   std::string&& name)
+                   std::string_view name)
     : FutureBase(loop, /*refs=*/2),  // the Task handle and the loop
       root_(root),
       root_promise_(root_promise),
@@ -91,7 +91,7 @@ TaskBase::TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBas
       id_(next_task_id()),
       site_line_(root_promise->site().line) {
   root_promise->set_task(this);
-  if (!name.empty()) cold().name = new TaskName(id_, std::move(name), nullptr);
+  if (!name.empty()) [[unlikely]] cold().name = new TaskName(id_, std::string(name), nullptr);
 }
 
 TaskBase::~TaskBase() { destroy_frames(); }

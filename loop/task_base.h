@@ -52,6 +52,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "loop/future_base.h"
 #include "loop/runnable.h"
@@ -94,7 +95,7 @@ class TaskBase : public FutureBase, public Runnable {
  public:
   // `root` is the task's top coroutine; the task owns its frame from now on.
   TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBase* root_promise,
-           std::string&& name);
+           std::string_view name);
   ~TaskBase() override;
 
   // Runnable: one step.
