@@ -71,6 +71,9 @@ struct CoroSite {
   const char* function = "";
   const char* file = "";
   uint32_t line = 0;
+
+  // "file:line in function": the `source` of the reports about the coroutine.
+  std::string to_string() const;
 };
 
 // Implemented by an awaitable a task is suspended on, so that Task::cancel() can interrupt
