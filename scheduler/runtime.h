@@ -43,6 +43,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -108,8 +109,8 @@ class Runtime {
   // through the injection queue.
   // `file`/`line`: where it was called, recorded when the calling loop is in debug mode.
   template <class T>
-  Task<T> spawn(Coro<T> coro, std::string name = {}, const char* file = __builtin_FILE(),
-                unsigned line = __builtin_LINE());
+  Task<T> spawn(Coro<T> coro, std::string_view name = {},
+                const char* file = __builtin_FILE(), unsigned line = __builtin_LINE());
 
   // The pending tasks of every loop (loop 0's first), each list taken on its loop's own
   // thread (all_tasks_threadsafe, loop/introspect.h). Any thread; from a loop of this Runtime
@@ -193,14 +194,14 @@ T Runtime::block_on(Coro<T> coro) {
 }
 
 template <class T>
-Task<T> Runtime::spawn(Coro<T> coro, std::string name, const char* file, unsigned line) {
+Task<T> Runtime::spawn(Coro<T> coro, std::string_view name, const char* file, unsigned line) {
   if (shutting_down()) {
     throw RuntimeError("spawn: this Runtime is shutting down; no new tasks can start");
   }
   EventLoop* here = EventLoop::current_or_null();
   EventLoop* home = here && current() == this ? here : &loop(0);
   auto handle = coro.release("spawned");
-  auto* state = new internal::TaskState<T>(home, handle, std::move(name));  // refs: 2
+  auto* state = new internal::TaskState<T>(home, handle, name);  // refs: 2
   // Only the calling thread's own loop's flag may be read here.
   if (here && here->get_debug()) [[unlikely]] state->set_creation_site(file, line);
   state->set_spawned();
@@ -211,12 +212,12 @@ Task<T> Runtime::spawn(Coro<T> coro, std::string name, const char* file, unsigne
 // Spawns a migratable task on the current Runtime; on a plain loop (weft::run with one
 // thread) it is the same as create_task. Raises RuntimeError where no loop runs.
 template <class T>
-Task<T> spawn(Coro<T> coro, std::string name = {}, const char* file = __builtin_FILE(),
-              unsigned line = __builtin_LINE()) {
+Task<T> spawn(Coro<T> coro, std::string_view name = {},
+              const char* file = __builtin_FILE(), unsigned line = __builtin_LINE()) {
   if (Runtime* rt = Runtime::current()) {
-    return rt->spawn(std::move(coro), std::move(name), file, line);
+    return rt->spawn(std::move(coro), name, file, line);
   }
-  return create_task(std::move(coro), std::move(name), file, line);
+  return create_task(std::move(coro), name, file, line);
 }
 
 }  // namespace weft
