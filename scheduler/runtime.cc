@@ -197,12 +197,21 @@ class Runtime::Worker final : public internal::WorkSource {
   void push_requeued(TaskBase* task) override {
     // Relaxed: a hint. A sibling that parks just after this read misses nothing: the task
     // runs here soon, and whatever this loop queues next goes through push_to_queue again.
-    if (rt_->num_searching_.load(std::memory_order_relaxed) == 0 &&
-        rt_->parked_sibling() == nullptr) {
+    if (rt_->num_searching_.load(std::memory_order_relaxed) == 0 && !sibling_idle()) {
       loop_.schedule(task);
     } else {
       push_to_queue(task);
     }
+  }
+
+  // Whether a sibling is parked (a hint: relaxed loads).
+  bool sibling_idle() const {
+    for (auto& w : rt_->workers_) {
+      if (w.get() != this && w->park_state_.load(std::memory_order_relaxed) != kAwake) {
+        return true;
+      }
+    }
+    return false;
   }
 
   int64_t on_park() override {
