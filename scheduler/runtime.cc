@@ -49,9 +49,9 @@ using internal::TaskBase;
 // - The LIFO slot has a protocol of its own. A task put there is announced only when every
 //   sibling is parked without bound (notify_if_all_parked): its owner runs it next, unless
 //   the owner blocks its thread instead, and then a sibling must rescue it. A parking loop
-//   that sees a sibling's slot occupied parks for at most kLifoRescueNs, marked kWatching;
-//   once awake it takes the slot's task if the sibling's step counter (EventLoop::step_seq)
-//   has not moved since it first saw the slot occupied. The same Dekker pair makes this
+//   that sees a sibling's slot occupied notes the sibling's step counter
+//   (EventLoop::step_seq) and parks for at most kLifoRescueNs, marked kWatching; once awake
+//   it takes the slot's task if the counter has not moved. The same Dekker pair makes this
 //   safe: the owner exchanges the slot (seq_cst), then loads the siblings' `park_state_`;
 //   the parker stores its `park_state_` (seq_cst), then loads the slots. Either the owner
 //   sees every sibling parked without bound (and wakes one: woken, it finds the slot and
@@ -159,6 +159,7 @@ class Runtime::Worker final : public internal::WorkSource {
     // Look before announcing a search: most of the time an idle loop has nothing to find,
     // and then it costs no write to the shared idle state (see the parking protocol).
     if (!has_work()) return steal_stranded_lifo(ready);
+    watched_ = false;  // work to do instead: the rescue waits for the next watching park
     if (!rt_->try_start_searching()) return 0;
     size_t n = steal(ready);
     if (n == 0) {
@@ -218,14 +219,20 @@ class Runtime::Worker final : public internal::WorkSource {
     // The parker's half of both handshakes: the store, then the loads (the LIFO slots here,
     // has_work after this returns).
     park_state_.store(kParked, std::memory_order_seq_cst);
-    for (auto& w : rt_->workers_) {
-      if (w.get() != this && w->lifo_.load(std::memory_order_seq_cst) != nullptr) {
-        // Relaxed: an owner that misses it wakes this loop needlessly, which is harmless.
-        park_state_.store(kWatching, std::memory_order_relaxed);
-        return kLifoRescueNs;
+    const size_t n_workers = rt_->workers_.size();
+    watched_ = false;
+    for (size_t i = 0; i < n_workers; ++i) {
+      Worker* w = rt_->workers_[i].get();
+      lifo_seen_[i] = 0;
+      if (w != this && w->lifo_.load(std::memory_order_seq_cst) != nullptr) {
+        lifo_seen_[i] = w->loop_.step_seq() + 1;  // +1: 0 means "not seen"
+        watched_ = true;
       }
     }
-    return -1;
+    if (!watched_) return -1;
+    // Relaxed: an owner that misses it wakes this loop needlessly, which is harmless.
+    park_state_.store(kWatching, std::memory_order_relaxed);
+    return kLifoRescueNs;
   }
   // Relaxed: nothing is published by leaving the parked state. A pusher that still sees this
   // loop as parked wakes it needlessly, which is harmless.
@@ -296,33 +303,27 @@ class Runtime::Worker final : public internal::WorkSource {
     return 0;
   }
 
-  // The LIFO rescue (see the parking protocol): takes a sibling's LIFO task if the sibling
-  // has not finished a batch since this loop first saw the slot occupied.
+  // The LIFO rescue (see the parking protocol), after a watching park: takes a sibling's
+  // LIFO task if the sibling has not finished a batch since on_park saw its slot occupied.
   size_t steal_stranded_lifo(internal::RunQueue& ready) {
+    if (!watched_) return 0;
+    watched_ = false;
+    size_t n = 0;
     const size_t n_workers = rt_->workers_.size();
     for (size_t i = 0; i < n_workers; ++i) {
+      uint64_t seen = std::exchange(lifo_seen_[i], 0);
+      if (n > 0 || seen == 0) continue;
       Worker* victim = rt_->workers_[i].get();
-      if (victim == this) continue;
-      if (!victim->has_lifo()) {
-        lifo_seen_[i] = 0;
-        continue;
-      }
-      // +1: 0 means "not seen".
-      uint64_t seq = victim->loop_.step_seq() + 1;
-      if (lifo_seen_[i] != seq) {
-        lifo_seen_[i] = seq;
-        continue;
-      }
-      lifo_seen_[i] = 0;
+      if (victim->loop_.step_seq() + 1 != seen) continue;
       if (TaskBase* t = victim->lifo_.exchange(nullptr, std::memory_order_acq_rel)) {
         victim->stolen_from_.fetch_add(1, std::memory_order_relaxed);
         bump(steals_);
         bump(stolen_tasks_);
         ready.push_back(t);
-        return 1;
+        n = 1;
       }
     }
-    return 0;
+    return n;
   }
 
   // Read-only after construction.
@@ -333,6 +334,7 @@ class Runtime::Worker final : public internal::WorkSource {
   uint32_t ticks_ = 0;
   uint32_t lifo_streak_ = 0;
   std::vector<uint64_t> lifo_seen_;  // per sibling: its step_seq() + 1 when its slot was seen
+  bool watched_ = false;             // the last park watched a sibling's LIFO slot
   std::atomic<uint64_t> steals_{0};
   std::atomic<uint64_t> stolen_tasks_{0};
   std::atomic<uint64_t> injection_pulls_{0};
