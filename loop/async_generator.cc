@@ -17,6 +17,12 @@ void AsyncGenPromiseBase::throw_already_running(const char* what) {
       what));
 }
 
+void throw_asend_before_start() {
+  throw RuntimeError(
+      "AsyncGenerator::asend(): the generator has not started, so no co_yield can receive the "
+      "value; start it with next() (which runs it to its first co_yield), then asend()");
+}
+
 void AsyncGenPromiseBase::on_first_resume() {
   started_ = true;
   // asyncio's firstiter hook: the loop learns of the generator so that its shutdown can

@@ -19,6 +19,33 @@
 // Coro's would. An exception from the body comes out of the next() that ran into it; the
 // generator is then finished. Nothing runs until the first next().
 //
+// asend(v) and athrow(e) (asyncio's asend and athrow) resume the body like next() and give
+// the next item the same way:
+//   - asend(v): for a generator declared with a send type, AsyncGenerator<T, Send>, the
+//     co_yield at which the body is suspended evaluates to std::optional<Send>: the value of
+//     asend, or std::nullopt when next() resumed it (Python's None).
+//
+//       weft::AsyncGenerator<int, int> running_total() {
+//         int total = 0;
+//         for (;;) {
+//           std::optional<int> add = co_yield total;
+//           if (add) total += *add;
+//         }
+//       }
+//       auto gen = running_total();
+//       co_await gen.next();       // runs to the first co_yield: 0
+//       co_await gen.asend(5);     // 5
+//
+//     As in Python, the first resumption must be next(): asend() on a generator not started
+//     raises RuntimeError and does not start it. With AsyncGenerator<T> (no send type),
+//     co_yield evaluates to nothing and asend() does not exist.
+//   - athrow(e): raises the exception `e` (an exception object or std::exception_ptr) at the
+//     co_yield where the body is suspended. If the body catches it and co_yields again,
+//     athrow gives that item; if it returns, std::nullopt; if it lets it (or another
+//     exception) out, that exception comes out of athrow and the generator is finished. On a
+//     generator not started (its body never runs; it is finished afterwards) or already
+//     finished, athrow raises `e` at once, as Python's athrow does.
+//
 // aclose() (asyncio's aclose): closes a generator suspended at a co_yield by raising
 // GeneratorExit there, so that its cleanup runs and may await; the GeneratorExit is
 // expected to propagate out of the body (or the body may return). A body that co_yields
@@ -98,6 +125,7 @@ class AsyncGenPromiseBase : public CoroPromiseBase, public AsyncGenNode {
     }
     void await_resume() const {
       if (p->closing_) throw GeneratorExit();
+      if (p->thrown_) std::rethrow_exception(std::exchange(p->thrown_, nullptr));
     }
   };
 
@@ -121,6 +149,8 @@ class AsyncGenPromiseBase : public CoroPromiseBase, public AsyncGenNode {
   bool running() const { return running_; }
   bool started() const { return started_; }
   void set_closing() { closing_ = true; }
+  // athrow(): raised at the co_yield when the frame is resumed.
+  void set_thrown(std::exception_ptr e) { thrown_ = std::move(e); }
   std::coroutine_handle<> frame() const { return frame_; }
   void set_frame(std::coroutine_handle<> f) { frame_ = f; }
   void set_owner(AsyncGenOwner* o) { owner_ = o; }
@@ -141,10 +171,22 @@ class AsyncGenPromiseBase : public CoroPromiseBase, public AsyncGenNode {
 
   std::coroutine_handle<> frame_;
   AsyncGenOwner* owner_ = nullptr;
+  std::exception_ptr thrown_;
   bool running_ = false;
   bool started_ = false;
   bool closing_ = false;
 };
+
+// What a generator's co_yield evaluates to: nothing without a send type, else the value of
+// asend() (std::nullopt when next() or athrow() resumed it).
+template <class Send>
+struct AsyncGenSendSlot {
+  std::optional<Send> sent;
+};
+template <>
+struct AsyncGenSendSlot<void> {};
+
+[[noreturn]] void throw_asend_before_start();
 
 // aclose() for any generator (also used by the shutdown finaliser).
 class AcloseAwaiter {
@@ -172,14 +214,26 @@ void finalize_async_generators(EventLoop& loop);
 
 }  // namespace internal
 
-template <class T>
+template <class T, class Send = void>
 class [[nodiscard]] AsyncGenerator {
   static_assert(!std::is_reference_v<T> && !std::is_void_v<T>,
                 "AsyncGenerator<T> yields values: T may not be a reference or void");
+  static_assert(!std::is_reference_v<Send>,
+                "AsyncGenerator<T, Send>: Send may not be a reference (asend takes a value)");
 
  public:
-  class promise_type : public internal::AsyncGenPromiseBase {
+  class promise_type : public internal::AsyncGenPromiseBase,
+                       public internal::AsyncGenSendSlot<Send> {
    public:
+    // co_yield's awaiter: YieldAwaiter, plus the sent value when there is a send type.
+    struct SendYieldAwaiter : YieldAwaiter {
+      std::optional<Send> await_resume() const {
+        YieldAwaiter::await_resume();
+        return std::exchange(static_cast<promise_type*>(this->p)->sent, std::nullopt);
+      }
+    };
+    using Yield = std::conditional_t<std::is_void_v<Send>, YieldAwaiter, SendYieldAwaiter>;
+
     explicit promise_type(internal::SiteTag = internal::SiteTag{},
                           const char* function = __builtin_FUNCTION(),
                           const char* file = __builtin_FILE(), unsigned line = __builtin_LINE())
@@ -190,17 +244,17 @@ class [[nodiscard]] AsyncGenerator {
       set_frame(h);
       return AsyncGenerator(this);
     }
-    YieldAwaiter yield_value(T&& v) noexcept {
+    Yield yield_value(T&& v) noexcept {
       value_ = std::addressof(v);
       move_value_ = true;
-      return YieldAwaiter{this};
+      return Yield{{this}};
     }
-    YieldAwaiter yield_value(const T& v) noexcept
+    Yield yield_value(const T& v) noexcept
       requires std::is_copy_constructible_v<T>
     {
       value_ = const_cast<T*>(std::addressof(v));
       move_value_ = false;
-      return YieldAwaiter{this};
+      return Yield{{this}};
     }
     std::optional<T> take_value() {
       T* v = static_cast<T*>(value_);
@@ -211,14 +265,17 @@ class [[nodiscard]] AsyncGenerator {
     }
   };
 
+  // next(): resumes the body to its next co_yield. The base of asend's and athrow's
+  // awaiters, which hand the body something first.
   class NextAwaiter {
    public:
     static constexpr bool kWeftInlineAwaitable = true;
-    explicit NextAwaiter(internal::AsyncGenOwner* own) : own_(own) {}
+    explicit NextAwaiter(internal::AsyncGenOwner* own, const char* what = "next")
+        : own_(own), what_(what) {}
     bool await_ready() const noexcept { return own_->promise == nullptr; }
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> consumer) {
-      own_->promise->begin_resume(consumer, "next");
+      own_->promise->begin_resume(consumer, what_);
       return own_->frame;
     }
     std::optional<T> await_resume() {
@@ -232,8 +289,55 @@ class [[nodiscard]] AsyncGenerator {
       return std::nullopt;
     }
 
-   private:
+   protected:
     internal::AsyncGenOwner* own_;
+    const char* what_;
+  };
+
+  class SendAwaiter : public NextAwaiter {
+   public:
+    SendAwaiter(internal::AsyncGenOwner* own, Send value)
+        : NextAwaiter(own, "asend"), value_(std::move(value)) {}
+    bool await_ready() const {
+      if (NextAwaiter::await_ready()) return true;
+      if (!this->own_->promise->started()) internal::throw_asend_before_start();
+      return false;
+    }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> consumer) {
+      auto* p = static_cast<promise_type*>(this->own_->promise);
+      p->begin_resume(consumer, "asend");  // raises if running: nothing is handed over then
+      p->sent.emplace(std::move(value_));
+      return this->own_->frame;
+    }
+
+   private:
+    Send value_;
+  };
+
+  class ThrowAwaiter : public NextAwaiter {
+   public:
+    ThrowAwaiter(internal::AsyncGenOwner* own, std::exception_ptr e)
+        : NextAwaiter(own, "athrow"), e_(std::move(e)) {}
+    bool await_ready() {
+      internal::AsyncGenPromiseBase* p = this->own_->promise;
+      if (!p) std::rethrow_exception(e_);  // finished: nothing can catch it
+      if (!p->started() && !p->running()) {
+        p->destroy_frame();  // never started: it finishes without running
+        std::rethrow_exception(e_);
+      }
+      return false;
+    }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> consumer) {
+      internal::AsyncGenPromiseBase* p = this->own_->promise;
+      p->begin_resume(consumer, "athrow");  // raises if running: nothing is handed over then
+      p->set_thrown(std::move(e_));
+      return this->own_->frame;
+    }
+
+   private:
+    std::exception_ptr e_;
   };
 
   AsyncGenerator() = default;
@@ -252,6 +356,23 @@ class [[nodiscard]] AsyncGenerator {
 
   // co_await next(): the next item, or std::nullopt once the generator has finished.
   [[nodiscard]] NextAwaiter next() { return NextAwaiter(&own_); }
+  // co_await asend(v): hands `v` to the body as the value of its co_yield, then like next().
+  // (A template only so that AsyncGenerator<T> can declare no asend(void).)
+  template <class S = Send>
+    requires(!std::is_void_v<S>)
+  [[nodiscard]] SendAwaiter asend(std::type_identity_t<S> v) {
+    return SendAwaiter(&own_, std::move(v));
+  }
+  // co_await athrow(e): raises `e` at the body's co_yield, then like next(). See the file
+  // comment for a generator not started or finished.
+  [[nodiscard]] ThrowAwaiter athrow(std::exception_ptr e) {
+    return ThrowAwaiter(&own_, std::move(e));
+  }
+  template <class E>
+    requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
+  [[nodiscard]] ThrowAwaiter athrow(E&& e) {
+    return athrow(std::make_exception_ptr(std::forward<E>(e)));
+  }
   // co_await aclose(): see the file comment.
   [[nodiscard]] internal::AcloseAwaiter aclose() { return internal::AcloseAwaiter(own_.promise); }
   // True once the generator has finished, been closed, or was moved from.

@@ -9,9 +9,9 @@
 //   });
 //
 //   // Or an explicit tear-down:
-//   co_await weft::async_with(lock.acquire_guard(),
-//                             [](Guard& g) -> weft::Coro<void> { co_await g.release(); },
-//                             [&](Guard&) -> weft::Coro<void> { ... });
+//   co_await weft::async_with(open_session(),
+//                             [](Session& s) -> weft::Coro<void> { co_await s.logout(); },
+//                             [&](Session& s) -> weft::Coro<void> { ... });
 //
 // `setup` is an awaitable giving the resource (a Coro<R>, a Task<R>, ...) or, if it is not
 // awaitable, the resource itself. The block receives the resource by reference; the

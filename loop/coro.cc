@@ -38,7 +38,7 @@ void report_never_awaited(const CoroPromiseBase& promise) {
   ExceptionContext ctx;
   ctx.message = absl::StrFormat("coroutine '%s' was never awaited", site.function);
   ctx.coroutine = site.function;
-  ctx.source = absl::StrFormat("%s:%d in %s", site.file, site.line, site.function);
+  ctx.source = site.to_string();
   ctx.stack = dropped_at_stack();
   ctx.source_traceback = coro_origin(&promise);
   if (loop) {

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "absl/functional/any_invocable.h"
@@ -138,10 +139,11 @@ class EventLoop {
   template <class T = void>
   Future<T> create_future(const char* file = __builtin_FILE(), unsigned line = __builtin_LINE());
   // In debug mode the task remembers where it was created (leave `file`, `line` defaulted),
-  // and describe() and every report about it end with " created at file:line".
+  // and describe() and every report about it end with " created at file:line". `name` is
+  // copied only when not empty (an unnamed task is "Task-<id>" and costs no string).
   template <class T>
-  Task<T> create_task(Coro<T> coro, std::string name = {}, const char* file = __builtin_FILE(),
-                      unsigned line = __builtin_LINE());
+  Task<T> create_task(Coro<T> coro, std::string_view name = {},
+                      const char* file = __builtin_FILE(), unsigned line = __builtin_LINE());
 
   // --- Errors nobody else can receive. ---
   // nullptr restores the default handler. Owning loop only.

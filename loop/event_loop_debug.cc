@@ -120,7 +120,7 @@ void EventLoop::run_timed(Runnable* r) {
       // The state it was in while the step ran.
       ctx.future = absl::StrFormat("<Task pending name='%s' coro=%s() at %s:%d%s>", ctx.task,
                                    site.function, site.file, site.line, task->created_at());
-      ctx.source = absl::StrFormat("%s:%d in %s", site.file, site.line, site.function);
+      ctx.source = site.to_string();
     } else if (has_handle_site) {
       ctx.handle = "<Handle created at " + handle_site.to_string() + ">";
       ctx.source = handle_site.to_string();

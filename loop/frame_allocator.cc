@@ -1,10 +1,109 @@
 #include "loop/frame_allocator.h"
 
+#include <atomic>
+#include <mutex>
+
 namespace weft::internal {
 
 #if WEFT_FRAME_ALLOCATOR_FREE_LIST
 
 constinit thread_local FrameAllocator::ThreadCache FrameAllocator::t_cache_{};
+
+namespace {
+
+// The depot: per size class, a stack of full batches that threads hand each other.
+//
+// Why: a block allocated on one loop and freed on another (a spawned task stolen by a
+// sibling, a callback sent with call_soon_threadsafe) joins the freeing thread's cache while
+// the allocating thread's cache stays empty. Without the depot the freeing thread, once its
+// cache was full, gave its blocks back to glibc, whose free of a block from another thread's
+// arena takes that arena's lock against the allocating thread's mallocs: W1 spawn_many ran
+// at half its one-loop rate on two loops, a quarter of its time in _int_free/_int_malloc and
+// in futex wakes from __lll_lock_wake_private. With the depot the blocks go round: the
+// freeing thread hands full batches over, the allocating thread takes one when its list is
+// empty, one lock per kBatchBlocks blocks.
+//
+// std::mutex rather than a lock-free stack: a pop would need ABA protection (a tagged
+// 16-byte CAS), the lock is taken once per batch, and ThreadSanitizer sees std::mutex, so it
+// sees every block that crosses threads here.
+//
+// Class 0 (8-byte blocks, no room for BatchHead) never goes to the depot.
+struct alignas(64) DepotClass {
+  std::mutex mu;
+  void* top = nullptr;  // the top batch's BatchHead
+};
+
+constinit DepotClass g_depot[FrameAllocator::kNumClasses];
+// Bytes in the depot; a batch that would take it over kMaxDepotBytes goes to operator delete.
+constinit std::atomic<size_t> g_depot_bytes{0};
+
+}  // namespace
+
+void* FrameAllocator::allocate_slow(size_t c) {
+  ThreadCache& cache = t_cache_;
+  // The spill batch first: no lock, and its blocks were just freed by this thread.
+  if (FreeBlock* b = cache.spill[c]) {
+    cache.heads[c] = b->next;
+    cache.cached_bytes += (cache.spill_counts[c] - 1) * class_size(c);
+    cache.spill[c] = nullptr;
+    cache.spill_counts[c] = 0;
+    return b;
+  }
+  // Not once the thread's exit hook has run (cached_bytes is then above the limit for good):
+  // blocks put in its lists then would never be freed.
+  if (c > 0 && g_depot_bytes.load(std::memory_order_relaxed) != 0 &&
+      cache.cached_bytes <= kMaxCachedBytes) {
+    BatchHead* batch;
+    {
+      std::lock_guard<std::mutex> lock(g_depot[c].mu);
+      batch = static_cast<BatchHead*>(g_depot[c].top);
+      if (batch) g_depot[c].top = batch->next_batch;
+    }
+    if (batch) {
+      g_depot_bytes.fetch_sub(kBatchBlocks * class_size(c), std::memory_order_relaxed);
+      // The exit hook must give the batch's blocks back if the thread ends.
+      if (!cache.registered) register_thread();
+      // The first block serves this allocation; the other kBatchBlocks - 1 become the list.
+      cache.heads[c] = batch->next;
+      cache.cached_bytes += (kBatchBlocks - 1) * class_size(c);
+      return batch;
+    }
+  }
+  return ::operator new(class_size(c));
+}
+
+void FrameAllocator::deallocate_slow(void* p, size_t c) noexcept {
+  ThreadCache& cache = t_cache_;
+  // Not while the thread is exiting (cached_bytes is then above the limit for good): the
+  // exit hook has emptied the lists and nothing more is kept.
+  if (c > 0 && cache.cached_bytes <= kMaxCachedBytes) {
+    // The batch is built from the blocks freed now, which this thread has just touched:
+    // taking blocks off its list instead would walk cold memory (measured: most of the time
+    // of a spill went to that walk's cache misses).
+    auto* b = static_cast<FreeBlock*>(p);
+    b->next = cache.spill[c];
+    cache.spill[c] = b;
+    if (++cache.spill_counts[c] < kBatchBlocks) return;
+    auto* batch = static_cast<BatchHead*>(b);
+    cache.spill[c] = nullptr;
+    cache.spill_counts[c] = 0;
+    const size_t batch_bytes = kBatchBlocks * class_size(c);
+    if (g_depot_bytes.fetch_add(batch_bytes, std::memory_order_relaxed) + batch_bytes <=
+        kMaxDepotBytes) {
+      std::lock_guard<std::mutex> lock(g_depot[c].mu);
+      batch->next_batch = static_cast<BatchHead*>(g_depot[c].top);
+      g_depot[c].top = batch;
+      return;
+    }
+    g_depot_bytes.fetch_sub(batch_bytes, std::memory_order_relaxed);
+    while (FreeBlock* f = batch) {
+      batch = static_cast<BatchHead*>(f->next);
+      delete_sized(f, class_size(c));
+    }
+    return;
+  }
+  delete_sized(p, class_size(c));
+}
 
 // Empties the thread's cache when the thread exits. From then on the cache counts as full,
 // so blocks freed later on this thread (by other thread-local destructors) go straight to
@@ -17,6 +116,11 @@ struct FrameAllocatorThreadExit {
         cache.heads[c] = b->next;
         delete_sized(b, FrameAllocator::class_size(c));
       }
+      while (FrameAllocator::FreeBlock* b = cache.spill[c]) {
+        cache.spill[c] = b->next;
+        delete_sized(b, FrameAllocator::class_size(c));
+      }
+      cache.spill_counts[c] = 0;
     }
     cache.cached_bytes = FrameAllocator::kMaxCachedBytes + 1;
   }
@@ -35,9 +139,14 @@ size_t FrameAllocator::cached_bytes_for_testing() {
   return bytes > kMaxCachedBytes ? 0 : bytes;
 }
 
+size_t FrameAllocator::depot_bytes_for_testing() {
+  return g_depot_bytes.load(std::memory_order_relaxed);
+}
+
 #else
 
 size_t FrameAllocator::cached_bytes_for_testing() { return 0; }
+size_t FrameAllocator::depot_bytes_for_testing() { return 0; }
 
 #endif
 

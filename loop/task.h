@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -49,8 +50,8 @@ template <class T>
 class TaskState final : public TaskBase {
  public:
   using PromiseType = typename Coro<T>::promise_type;
-  TaskState(EventLoop* loop, std::coroutine_handle<PromiseType> root, std::string&& name)
-      : TaskBase(loop, root, &root.promise(), std::move(name)) {}
+  TaskState(EventLoop* loop, std::coroutine_handle<PromiseType> root, std::string_view name)
+      : TaskBase(loop, root, &root.promise(), name) {}
   ResultSlot<T>& slot() { return slot_; }
 
  private:
@@ -132,13 +133,13 @@ class Task {
 };
 
 template <class T>
-Task<T> EventLoop::create_task(Coro<T> coro, std::string name, const char* file,
+Task<T> EventLoop::create_task(Coro<T> coro, std::string_view name, const char* file,
                                unsigned line) {
   check_open("create_task");
   check_thread("create_task");
   internal::pin_current_task();
   auto handle = coro.release("wrapped in a Task");
-  auto* state = new internal::TaskState<T>(this, handle, std::move(name));  // refs: 2
+  auto* state = new internal::TaskState<T>(this, handle, name);  // refs: 2
   if (debug_) [[unlikely]] state->set_creation_site(file, line);
   adopt_task(state);
   return Task<T>(state);
@@ -165,9 +166,10 @@ T EventLoop::run_until_complete(Coro<T> coro) {
 // Schedules `coro` as a task on the running loop (pinned to it). Raises RuntimeError if no
 // loop is running on this thread. `file`/`line`: leave defaulted (debug mode's creation site).
 template <class T>
-Task<T> create_task(Coro<T> coro, std::string name = {}, const char* file = __builtin_FILE(),
+Task<T> create_task(Coro<T> coro, std::string_view name = {},
+                    const char* file = __builtin_FILE(),
                     unsigned line = __builtin_LINE()) {
-  return EventLoop::current().create_task(std::move(coro), std::move(name), file, line);
+  return EventLoop::current().create_task(std::move(coro), name, file, line);
 }
 
 }  // namespace weft

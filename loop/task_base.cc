@@ -81,7 +81,7 @@ WakerCoroutine make_waker(TaskBase* task) {
 }  // namespace
 
 TaskBase::TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBase* root_promise,
-                   std::string&& name)
+                   std::string_view name)
     : FutureBase(loop, /*refs=*/2),  // the Task handle and the loop
       root_(root),
       root_promise_(root_promise),
@@ -91,7 +91,11 @@ TaskBase::TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBas
       id_(next_task_id()),
       site_line_(root_promise->site().line) {
   root_promise->set_task(this);
-  if (!name.empty()) cold().name = new TaskName(id_, std::move(name), nullptr);
+  if (!name.empty()) [[unlikely]] cold().name = new TaskName(id_, std::string(name), nullptr);
+}
+
+std::string CoroSite::to_string() const {
+  return absl::StrFormat("%s:%d in %s", file, line, function);
 }
 
 TaskBase::~TaskBase() { destroy_frames(); }
@@ -513,7 +517,7 @@ void TaskBase::abandon() {
   ctx.message = "Task was destroyed but it is pending!";
   ctx.task = name();
   ctx.future = describe();
-  ctx.source = absl::StrFormat("%s:%d in %s", site_file_, site_line_, site_function_);
+  ctx.source = site().to_string();
   // Destroying the frames runs the destructors of everything the coroutines hold, including
   // the awaiters, which unregister from timers and futures.
   destroy_frames();
@@ -530,7 +534,7 @@ void TaskBase::on_last_unref() {
   ctx.exception = exception_;
   ctx.task = name();
   ctx.future = describe();
-  ctx.source = absl::StrFormat("%s:%d in %s", site_file_, site_line_, site_function_);
+  ctx.source = site().to_string();
   if (loop_is_alive(loop())) {
     loop()->call_exception_handler(ctx);
   } else {

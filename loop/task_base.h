@@ -52,6 +52,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "loop/future_base.h"
 #include "loop/runnable.h"
@@ -70,6 +71,9 @@ struct CoroSite {
   const char* function = "";
   const char* file = "";
   uint32_t line = 0;
+
+  // "file:line in function": the `source` of the reports about the coroutine.
+  std::string to_string() const;
 };
 
 // Implemented by an awaitable a task is suspended on, so that Task::cancel() can interrupt
@@ -94,7 +98,7 @@ class TaskBase : public FutureBase, public Runnable {
  public:
   // `root` is the task's top coroutine; the task owns its frame from now on.
   TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBase* root_promise,
-           std::string&& name);
+           std::string_view name);
   ~TaskBase() override;
 
   // Runnable: one step.

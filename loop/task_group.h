@@ -38,6 +38,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -141,7 +142,8 @@ class TaskGroup {
   // Schedules `coro` as a child of the group (on the group's loop) and returns its Task.
   // Raises RuntimeError if the group has finished or is aborting.
   template <class T>
-  Task<T> create_task(Coro<T> coro, std::string name = {}, const char* file = __builtin_FILE(),
+  Task<T> create_task(Coro<T> coro, std::string_view name = {},
+                      const char* file = __builtin_FILE(),
                       unsigned line = __builtin_LINE()) {
     try {
       s_->check_can_create();
@@ -151,7 +153,7 @@ class TaskGroup {
       if (coro) coro.release("discarded by a closed TaskGroup").destroy();
       throw;
     }
-    Task<T> t = s_->loop()->create_task(std::move(coro), std::move(name), file, line);
+    Task<T> t = s_->loop()->create_task(std::move(coro), name, file, line);
     s_->adopt(t.base());
     return t;
   }

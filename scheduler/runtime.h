@@ -43,6 +43,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -109,8 +110,8 @@ class Runtime {
   // through the injection queue.
   // `file`/`line`: where it was called, recorded when the calling loop is in debug mode.
   template <class T>
-  Task<T> spawn(Coro<T> coro, std::string name = {}, const char* file = __builtin_FILE(),
-                unsigned line = __builtin_LINE());
+  Task<T> spawn(Coro<T> coro, std::string_view name = {},
+                const char* file = __builtin_FILE(), unsigned line = __builtin_LINE());
 
   // The pending tasks of every loop (loop 0's first), each list taken on its loop's own
   // thread (all_tasks_threadsafe, loop/introspect.h). Any thread; from a loop of this Runtime
@@ -129,10 +130,10 @@ class Runtime {
   void shutdown();
 
   // --- Internal. ---
-  // spawn() with its arguments moved from references: weft::spawn forwards here without a
-  // second move of each. `on_own_thread`: the caller is a loop thread of this Runtime.
+  // spawn() with the coroutine moved from a reference: weft::spawn forwards here without a
+  // second move. `on_own_thread`: the caller is a loop thread of this Runtime.
   template <class T>
-  Task<T> spawn_from(Coro<T>& coro, std::string& name, const char* file, unsigned line,
+  Task<T> spawn_from(Coro<T>& coro, std::string_view name, const char* file, unsigned line,
                      bool on_own_thread);
   // Queues a spawned, not yet started task. Any thread.
   void push_spawned(internal::TaskBase* task);
@@ -206,20 +207,20 @@ T Runtime::block_on(Coro<T> coro) {
 }
 
 template <class T>
-Task<T> Runtime::spawn(Coro<T> coro, std::string name, const char* file, unsigned line) {
+Task<T> Runtime::spawn(Coro<T> coro, std::string_view name, const char* file, unsigned line) {
   return spawn_from(coro, name, file, line, current() == this);
 }
 
 template <class T>
-Task<T> Runtime::spawn_from(Coro<T>& coro, std::string& name, const char* file, unsigned line,
-                            bool on_own_thread) {
+Task<T> Runtime::spawn_from(Coro<T>& coro, std::string_view name, const char* file,
+                            unsigned line, bool on_own_thread) {
   if (shutting_down()) {
     throw RuntimeError("spawn: this Runtime is shutting down; no new tasks can start");
   }
   EventLoop* here = EventLoop::current_or_null();
   EventLoop* home = here && on_own_thread ? here : &loop(0);
   auto handle = coro.release("spawned");
-  auto* state = new internal::TaskState<T>(home, handle, std::move(name));  // refs: 2
+  auto* state = new internal::TaskState<T>(home, handle, name);  // refs: 2
   // Only the calling thread's own loop's flag may be read here.
   if (here && here->get_debug()) [[unlikely]] state->set_creation_site(file, line);
   state->set_spawned();
@@ -230,10 +231,10 @@ Task<T> Runtime::spawn_from(Coro<T>& coro, std::string& name, const char* file, 
 // Spawns a migratable task on the current Runtime; on a plain loop (weft::run with one
 // thread) it is the same as create_task. Raises RuntimeError where no loop runs.
 template <class T>
-Task<T> spawn(Coro<T> coro, std::string name = {}, const char* file = __builtin_FILE(),
-              unsigned line = __builtin_LINE()) {
+Task<T> spawn(Coro<T> coro, std::string_view name = {},
+              const char* file = __builtin_FILE(), unsigned line = __builtin_LINE()) {
   if (Runtime* rt = Runtime::current()) return rt->spawn_from(coro, name, file, line, true);
-  return create_task(std::move(coro), std::move(name), file, line);
+  return create_task(std::move(coro), name, file, line);
 }
 
 }  // namespace weft

@@ -333,5 +333,151 @@ TEST(AsyncGenerator, SecondConsumerWhileRunningIsAnError) {
   run(main());
 }
 
+// asend: the co_yield evaluates to the sent value, or std::nullopt after next().
+AsyncGenerator<int, int> running_total(std::vector<std::string>* log) {
+  log->push_back("started");
+  int total = 0;
+  for (;;) {
+    std::optional<int> add = co_yield total;
+    if (add) {
+      total += *add;
+    } else {
+      log->push_back("next() resumed it");
+    }
+  }
+}
+
+TEST(AsyncGenerator, AsendGivesTheValueToTheCoYield) {
+  std::vector<std::string> log;
+  auto main = [&]() -> Coro<void> {
+    auto gen = running_total(&log);
+    EXPECT_EQ(*co_await gen.next(), 0);
+    EXPECT_EQ(*co_await gen.asend(5), 5);
+    EXPECT_EQ(*co_await gen.asend(2), 7);
+    EXPECT_EQ(*co_await gen.next(), 7);
+    EXPECT_EQ(*co_await gen.asend(-7), 0);
+  };
+  run(main());
+  EXPECT_EQ(log, (std::vector<std::string>{"started", "next() resumed it"}));
+}
+
+TEST(AsyncGenerator, AsendBeforeTheFirstNextIsAnErrorAndDoesNotStartIt) {
+  std::vector<std::string> log;
+  auto main = [&]() -> Coro<void> {
+    auto gen = running_total(&log);
+    try {
+      co_await gen.asend(1);
+      ADD_FAILURE() << "asend on a generator not started should raise";
+    } catch (const RuntimeError& e) {
+      EXPECT_NE(std::string(e.what()).find("start it with next()"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_TRUE(log.empty());
+    EXPECT_FALSE(gen.done());
+    EXPECT_EQ(*co_await gen.next(), 0);
+    EXPECT_EQ(*co_await gen.asend(3), 3);
+  };
+  run(main());
+}
+
+TEST(AsyncGenerator, AsendOnAFinishedGeneratorGivesNothing) {
+  auto main = []() -> Coro<void> {
+    auto gen = []() -> AsyncGenerator<int, std::string> {
+      std::optional<std::string> word = co_yield 1;
+      co_yield static_cast<int>(word ? word->size() : 0);
+    }();
+    EXPECT_EQ(*co_await gen.next(), 1);
+    EXPECT_EQ(*co_await gen.asend("four"), 4);
+    EXPECT_FALSE(co_await gen.asend("more"));
+    EXPECT_TRUE(gen.done());
+  };
+  run(main());
+}
+
+// Catches what athrow raises at its co_yield and yields -1 instead; returns on "stop".
+AsyncGenerator<int> forgiving(std::vector<std::string>* log) {
+  Guard g{log, "forgiving"};
+  for (int i = 0;; ++i) {
+    bool caught = false;
+    try {
+      co_yield i;
+    } catch (const std::runtime_error& e) {
+      log->push_back(std::string("caught ") + e.what());
+      if (std::string(e.what()) == "stop") co_return;
+      caught = true;
+    }
+    if (caught) co_yield -1;
+  }
+}
+
+TEST(AsyncGenerator, AthrowRaisesAtTheCoYield) {
+  std::vector<std::string> log;
+  auto main = [&]() -> Coro<void> {
+    auto gen = forgiving(&log);
+    EXPECT_EQ(*co_await gen.next(), 0);
+    EXPECT_EQ(*co_await gen.athrow(std::runtime_error("oops")), -1);
+    EXPECT_EQ(*co_await gen.next(), 1);
+    // The body returns: std::nullopt, and the generator is finished.
+    EXPECT_FALSE(co_await gen.athrow(std::make_exception_ptr(std::runtime_error("stop"))));
+    EXPECT_TRUE(gen.done());
+  };
+  run(main());
+  EXPECT_EQ(log, (std::vector<std::string>{"caught oops", "caught stop", "forgiving destroyed"}));
+}
+
+TEST(AsyncGenerator, AthrowNotCaughtComesOutAndFinishesIt) {
+  std::vector<std::string> log;
+  auto main = [&]() -> Coro<void> {
+    auto gen = forgiving(&log);
+    EXPECT_EQ(*co_await gen.next(), 0);
+    try {
+      co_await gen.athrow(std::logic_error("not a runtime_error"));
+      ADD_FAILURE() << "the body does not catch logic_error";
+    } catch (const std::logic_error& e) {
+      EXPECT_STREQ(e.what(), "not a runtime_error");
+    }
+    EXPECT_TRUE(gen.done());
+    EXPECT_FALSE(co_await gen.next());
+  };
+  run(main());
+  EXPECT_EQ(log, (std::vector<std::string>{"forgiving destroyed"}));
+}
+
+TEST(AsyncGenerator, AthrowBeforeStartOrAfterTheEndRaisesAtOnce) {
+  std::vector<std::string> log;
+  auto main = [&]() -> Coro<void> {
+    auto fresh = forgiving(&log);
+    EXPECT_THROW(co_await fresh.athrow(std::runtime_error("early")), std::runtime_error);
+    EXPECT_TRUE(fresh.done());  // finished without running its body
+    auto finished = count_to(1);
+    while (co_await finished.next()) {
+    }
+    EXPECT_THROW(co_await finished.athrow(std::runtime_error("late")), std::runtime_error);
+  };
+  run(main());
+  EXPECT_TRUE(log.empty()) << "the body of `fresh` must not have run";
+}
+
+TEST(AsyncGenerator, AsendAndAthrowWhileRunningAreErrors) {
+  auto main = []() -> Coro<void> {
+    auto gen = []() -> AsyncGenerator<int, int> {
+      co_yield 0;
+      co_await sleep(1ms);
+      co_yield 1;
+      co_yield 2;
+    }();
+    co_await gen.next();
+    Task<int> first = create_task([](AsyncGenerator<int, int>* g) -> Coro<int> {
+      co_return *co_await g->next();
+    }(&gen));
+    co_await sleep(0s);
+    EXPECT_THROW(co_await gen.asend(5), RuntimeError);
+    EXPECT_THROW(co_await gen.athrow(std::runtime_error("x")), RuntimeError);
+    EXPECT_EQ(co_await first, 1);
+    EXPECT_EQ(*co_await gen.asend(5), 2);  // nothing was handed over by the refused calls
+  };
+  run(main());
+}
+
 }  // namespace
 }  // namespace weft

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -127,6 +128,56 @@ TEST(FrameAllocator, ThreadExitReturnsTheCache) {
   t.join();
   // The thread's cache (about 1 MiB) went back to malloc; allow for malloc's own noise.
   EXPECT_LT(mallinfo2().uordblks, before + 64 * 1024);
+#endif
+}
+
+// One thread only allocates and another only frees (a loop spawning tasks that a sibling
+// steals and finishes): once the freeing thread's cache is full its frees go to the depot in
+// batches, and the allocating thread's next allocations of that class come from there.
+TEST(FrameAllocator, DepotCarriesBlocksFromTheFreeingThreadToTheAllocatingOne) {
+#if !WEFT_FRAME_ALLOCATOR_FREE_LIST
+  GTEST_SKIP() << "the free list is off in this build (AddressSanitizer or --define)";
+#else
+  const size_t size = 232;  // a class no other test uses
+  // Enough to fill the freeing thread's cache and then make a few batches.
+  const size_t n = FrameAllocator::kMaxCachedBytes / size + 4 * FrameAllocator::kBatchBlocks;
+  std::vector<void*> blocks(n);
+  std::thread producer([&] {
+    for (void*& p : blocks) p = FrameAllocator::allocate(size);
+  });
+  producer.join();
+  const size_t depot_before = FrameAllocator::depot_bytes_for_testing();
+  std::thread freer([&] {
+    for (void* p : blocks) FrameAllocator::deallocate(p, size);
+  });
+  freer.join();
+  // The freer exited, returning its own cache to malloc; the batches it made stay.
+  EXPECT_GE(FrameAllocator::depot_bytes_for_testing(), depot_before + 3 * 32 * 232)
+      << "frees past a full cache should have gone to the depot";
+  std::set<void*> freed(blocks.begin(), blocks.end());
+  std::thread allocator([&] {
+    std::vector<void*> got(FrameAllocator::kBatchBlocks);
+    for (void*& p : got) p = FrameAllocator::allocate(size);
+    for (void* p : got) EXPECT_TRUE(freed.count(p)) << "a block not from the depot: " << p;
+    for (void* p : got) FrameAllocator::deallocate(p, size);
+  });
+  allocator.join();
+#endif
+}
+
+// The depot holds at most kMaxDepotBytes; past that, batches go back to operator delete.
+TEST(FrameAllocator, DepotIsBounded) {
+  const size_t size = 1000;
+  const size_t n = (FrameAllocator::kMaxCachedBytes + 2 * FrameAllocator::kMaxDepotBytes) / size;
+  std::vector<void*> blocks(n);
+  for (void*& p : blocks) p = FrameAllocator::allocate(size);
+  std::thread freer([&] {
+    for (void* p : blocks) FrameAllocator::deallocate(p, size);
+  });
+  freer.join();
+  EXPECT_LE(FrameAllocator::depot_bytes_for_testing(), FrameAllocator::kMaxDepotBytes);
+#if WEFT_FRAME_ALLOCATOR_FREE_LIST
+  EXPECT_GT(FrameAllocator::depot_bytes_for_testing(), FrameAllocator::kMaxDepotBytes / 2);
 #endif
 }
 

@@ -13,21 +13,13 @@
 namespace weft {
 namespace {
 
+using sync_test::error_of;
+using sync_test::ended_cancelled;
 using sync_test::kScale;
 using sync_test::LoopHold;
 using sync_test::run_on;
 using sync_test::settle;
 using sync_test::yield_once;
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(ConditionTest, NotifyWithoutTheLockRaises) {
   Condition cond;
@@ -209,15 +201,6 @@ Coro<void> start_waiter(Shared& s) {
   co_return;
 }
 
-Coro<bool> waiter_cancelled(Shared& s) {
-  try {
-    co_await s.waiter;
-  } catch (const CancelledError&) {
-    co_return true;
-  }
-  co_return false;
-}
-
 TEST(ConditionTest, NotifyFromAnotherThreadWakesTheWaiter) {
   Runtime rt({.threads = 2});
   Shared s;
@@ -226,7 +209,7 @@ TEST(ConditionTest, NotifyFromAnotherThreadWakesTheWaiter) {
   ASSERT_TRUE(s.cond.try_acquire());  // this plain thread holds the lock
   s.cond.notify();
   s.cond.release();  // handed over to the waiter if it already waits for it
-  EXPECT_FALSE(run_on(rt.loop(1), waiter_cancelled(s)));
+  EXPECT_FALSE(run_on(rt.loop(1), ended_cancelled(s.waiter)));
   EXPECT_EQ(s.order, (std::vector<int>{9}));
   EXPECT_FALSE(s.cond.locked());
 }
@@ -250,7 +233,7 @@ TEST(ConditionTest, NotifiedThenCancelledAcrossLoops) {
     s.cond.notify(1);  // to the loop-1 waiter, whose wake waits behind the hold
     s.cond.release();
   }
-  EXPECT_TRUE(run_on(rt.loop(1), waiter_cancelled(s)));
+  EXPECT_TRUE(run_on(rt.loop(1), ended_cancelled(s.waiter)));
   second.get();  // woken by the notification passed on
   EXPECT_TRUE(s.order.empty());
   EXPECT_FALSE(s.cond.locked());

@@ -11,6 +11,7 @@
 namespace weft {
 namespace {
 
+using sync_test::ended_cancelled;
 using sync_test::kScale;
 using sync_test::LoopHold;
 using sync_test::run_on;
@@ -113,22 +114,13 @@ Coro<void> start_waiter(Shared& s) {
   co_return;
 }
 
-Coro<bool> waiter_cancelled(Shared& s) {
-  try {
-    co_await s.waiter;
-  } catch (const CancelledError&) {
-    co_return true;
-  }
-  co_return false;
-}
-
 TEST(EventTest, SetFromAnotherThreadWakesTheWaiter) {
   Runtime rt({.threads = 2});
   Shared s;
   run_on(rt.loop(1), start_waiter(s));
   settle(rt.loop(1));
   s.event.set();
-  EXPECT_FALSE(run_on(rt.loop(1), waiter_cancelled(s)));
+  EXPECT_FALSE(run_on(rt.loop(1), ended_cancelled(s.waiter)));
   EXPECT_EQ(s.order, (std::vector<int>{7}));
 }
 
@@ -141,7 +133,7 @@ TEST(EventTest, SetThenCancelledAcrossLoops) {
     LoopHold hold(rt.loop(1), [&] { s.waiter.cancel(); });
     s.event.set();
   }
-  EXPECT_TRUE(run_on(rt.loop(1), waiter_cancelled(s)));
+  EXPECT_TRUE(run_on(rt.loop(1), ended_cancelled(s.waiter)));
   EXPECT_TRUE(s.order.empty());
   EXPECT_TRUE(s.event.is_set());
 }

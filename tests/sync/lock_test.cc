@@ -13,21 +13,13 @@
 namespace weft {
 namespace {
 
+using sync_test::error_of;
+using sync_test::ended_cancelled;
 using sync_test::kScale;
 using sync_test::LoopHold;
 using sync_test::run_on;
 using sync_test::settle;
 using sync_test::yield_once;
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(LockTest, AcquireReleaseAndTryAcquire) {
   Lock lock;
@@ -257,15 +249,6 @@ Coro<void> start_waiter(Shared& s) {
   co_return;
 }
 
-Coro<bool> waiter_cancelled(Shared& s) {
-  try {
-    co_await s.waiter;
-  } catch (const CancelledError&) {
-    co_return true;
-  }
-  co_return false;
-}
-
 TEST(LockTest, ReleaseOnOneLoopWakesAWaiterOnAnother) {
   Runtime rt({.threads = 2});
   Shared s;
@@ -273,7 +256,7 @@ TEST(LockTest, ReleaseOnOneLoopWakesAWaiterOnAnother) {
   run_on(rt.loop(1), start_waiter(s));
   settle(rt.loop(1));  // the waiter has run its first step: it waits in the queue
   s.lock.release();    // from this thread: handed over, the wake crosses to loop 1
-  EXPECT_FALSE(run_on(rt.loop(1), waiter_cancelled(s)));
+  EXPECT_FALSE(run_on(rt.loop(1), ended_cancelled(s.waiter)));
   EXPECT_TRUE(s.lock.locked());  // the waiter took it and did not release
   s.lock.release();
   EXPECT_FALSE(s.lock.locked());
@@ -292,7 +275,7 @@ TEST(LockTest, GrantedThenCancelledAcrossLoops) {
     s.lock.release();
     EXPECT_TRUE(s.lock.locked());  // handed to the waiter, not free
   }
-  EXPECT_TRUE(run_on(rt.loop(1), waiter_cancelled(s)));
+  EXPECT_TRUE(run_on(rt.loop(1), ended_cancelled(s.waiter)));
   EXPECT_FALSE(s.lock.locked());  // handed back: nobody else waited, so it is free
 }
 
@@ -308,7 +291,7 @@ TEST(LockTest, CancelledThenReleasedAcrossLoops) {
   }(s));
   s.lock.release();
   EXPECT_FALSE(s.lock.locked());
-  EXPECT_TRUE(run_on(rt.loop(1), waiter_cancelled(s)));
+  EXPECT_TRUE(run_on(rt.loop(1), ended_cancelled(s.waiter)));
 }
 
 Coro<void> take_record_release(Lock& lock, std::vector<int>& order, int id) {

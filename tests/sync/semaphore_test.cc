@@ -15,6 +15,7 @@
 namespace weft {
 namespace {
 
+using sync_test::ended_cancelled;
 using sync_test::kScale;
 using sync_test::LoopHold;
 using sync_test::run_on;
@@ -161,22 +162,13 @@ Coro<void> start_waiter(Shared& s) {
   co_return;
 }
 
-Coro<bool> waiter_cancelled(Shared& s) {
-  try {
-    co_await s.waiter;
-  } catch (const CancelledError&) {
-    co_return true;
-  }
-  co_return false;
-}
-
 TEST(SemaphoreTest, ReleaseFromAnotherThreadWakesTheWaiter) {
   Runtime rt({.threads = 2});
   Shared s;
   run_on(rt.loop(1), start_waiter(s));
   settle(rt.loop(1));
   s.sem.release();
-  EXPECT_FALSE(run_on(rt.loop(1), waiter_cancelled(s)));
+  EXPECT_FALSE(run_on(rt.loop(1), ended_cancelled(s.waiter)));
   EXPECT_EQ(s.sem.value(), 0);
 }
 
@@ -190,7 +182,7 @@ TEST(SemaphoreTest, GrantedThenCancelledAcrossLoops) {
     s.sem.release();  // granted; the wake waits behind the hold, the cancel runs first
     EXPECT_EQ(s.sem.value(), 0);
   }
-  EXPECT_TRUE(run_on(rt.loop(1), waiter_cancelled(s)));
+  EXPECT_TRUE(run_on(rt.loop(1), ended_cancelled(s.waiter)));
   EXPECT_EQ(s.sem.value(), 1);  // the permit came back
 }
 

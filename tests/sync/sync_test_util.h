@@ -4,7 +4,9 @@
 #define WEFT_TESTS_SYNC_SYNC_TEST_UTIL_H_
 
 #include <chrono>
+#include <exception>
 #include <functional>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -32,6 +34,28 @@ inline Coro<void> yield_once() { co_await sleep(std::chrono::seconds(0)); }
 // Returns once `loop` has run everything that was ready before this call (a task created
 // there has run its first step, e.g. up to the wait it suspends in).
 inline void settle(EventLoop& loop) { run_on(loop, yield_once()); }
+
+// Awaits `task`: true if it ended cancelled, false if it returned.
+template <class T>
+Coro<bool> ended_cancelled(Task<T>& task) {
+  try {
+    co_await task;
+  } catch (const CancelledError&) {
+    co_return true;
+  }
+  co_return false;
+}
+
+// What `f` raised (its what()), or "" if it returned.
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // Polls `condition` from a plain thread (the state it reads is changed by loop threads).
 template <class F>

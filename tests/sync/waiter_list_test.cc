@@ -24,6 +24,7 @@ using internal::Waiter;
 using internal::Wakeups;
 using testing::Notification;
 
+using sync_test::ended_cancelled;
 using sync_test::kScale;
 using sync_test::run_on;
 using sync_test::yield_once;
@@ -208,15 +209,6 @@ Coro<void> start_waiter(CrossLoop& c) {
   co_return;
 }
 
-Coro<bool> waiter_was_cancelled(CrossLoop& c) {
-  try {
-    co_await c.waiter;
-  } catch (const CancelledError&) {
-    co_return true;
-  }
-  co_return false;
-}
-
 Coro<int> waiter_result(CrossLoop& c) { co_return co_await c.waiter; }
 
 void wait_until_waiting(IntChannel& ch, size_t n) {
@@ -245,7 +237,7 @@ TEST(WaiterListTest, GrantedThenCancelledAcrossThreads) {
     c.ch.put(11);
     EXPECT_EQ(c.ch.waiting(), 0u);
   }
-  EXPECT_TRUE(run_on(rt.loop(1), waiter_was_cancelled(c)));
+  EXPECT_TRUE(run_on(rt.loop(1), ended_cancelled(c.waiter)));
   EXPECT_EQ(c.ch.get_nowait(), 11);
 }
 
@@ -262,7 +254,7 @@ TEST(WaiterListTest, CancelledThenGrantedAcrossThreads) {
   cancelled.wait();
   EXPECT_EQ(c.ch.waiting(), 0u);
   c.ch.put(12);  // nobody waits: kept
-  EXPECT_TRUE(run_on(rt.loop(1), waiter_was_cancelled(c)));
+  EXPECT_TRUE(run_on(rt.loop(1), ended_cancelled(c.waiter)));
   EXPECT_EQ(c.ch.get_nowait(), 12);
 }
 
