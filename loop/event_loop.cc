@@ -230,12 +230,25 @@ void EventLoop::run_until_done(TaskBase& task) {
 void EventLoop::stop() { stopping_ = true; }
 
 void EventLoop::run_once() {
+  // The clock is read at most once before the park decision, and once after a park (that
+  // reading also serves the timers).
+  TimePoint now{};
+  bool have_now = false;
+  bool parked = false;  // `now` was read as the park ended
+  auto now_once = [&] {
+    if (!have_now) {
+      now = Clock::now();
+      have_now = true;
+    }
+    return now;
+  };
+
   // Migratable work of this loop (spawned tasks not started yet) joins the ready queue a
   // slice at a time, so the rest stays stealable by idle siblings.
   if (source_) {
     source_->take_local(ready_, kMaxBatch);
     if (ready_.empty() && inbox_.empty() &&
-        (timers_.empty() || timers_.next_deadline() > Clock::now())) {
+        (timers_.empty() || timers_.next_deadline() > now_once())) {
       source_->find_work(ready_);
     }
   }
@@ -249,13 +262,14 @@ void EventLoop::run_once() {
     timeout_ns = -1;
   } else {
     auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(timers_.next_deadline() -
-                                                                     Clock::now());
+                                                                     now_once());
     timeout_ns = std::max<int64_t>(0, wait.count());
   }
 
   bool spun = false;
   if (timeout_ns != 0 && did_work_ && spin_.budget() > Duration::zero()) {
     spun = true;
+    have_now = false;  // the spin takes time
     if (spin_for_work(spin_.budget())) {
       spin_.on_work_found();
       timeout_ns = 0;
@@ -264,28 +278,33 @@ void EventLoop::run_once() {
 
   if (timeout_ns != 0) {
     // Parking protocol, the consumer side. A producer pushes to the inbox (or a run queue),
-    // then reads `parked_`; we set `parked_`, then look for work. Both sides are
-    // sequentially consistent, so at least one sees the other: either we find the item and
-    // do not block, or the producer sees us parked and writes the eventfd.
+    // then reads `parked_` (or the scheduler's idle state); we set `parked_` (and the
+    // scheduler's count, on_park), then look for work. Both sides are sequentially
+    // consistent, so at least one sees the other: either we find the item and do not block,
+    // or the producer sees us parked and writes the eventfd.
     parked_.store(true, std::memory_order_seq_cst);
-    if (source_) source_->on_park();
-    if (!inbox_.empty() || (source_ && source_->has_work())) timeout_ns = 0;
-    bool woke;
-    if (timeout_ns != 0) {
+    int64_t park_limit_ns = source_ ? source_->on_park() : -1;
+    if (!inbox_.empty() || (source_ && source_->has_work())) {
+      // Work came just after we looked. Not polled: a wake written meanwhile stays in the
+      // eventfd (with wake_pending_ set) and ends the next park at once.
+      if (spun) spin_.on_work_found();
+    } else {
+      if (park_limit_ns >= 0 && (timeout_ns < 0 || park_limit_ns < timeout_ns)) {
+        timeout_ns = park_limit_ns;
+      }
       bump(parks_);
-      TimePoint parked_at = Clock::now();
-      woke = poller_.poll(timeout_ns, ready_);
-      Duration parked_for = Clock::now() - parked_at;
+      TimePoint parked_at = now_once();
+      bool woke = poller_.poll(timeout_ns, ready_);
+      now = Clock::now();
+      have_now = parked = true;
+      Duration parked_for = now - parked_at;
       poll_time_.record(parked_for);
       spin_.on_park_ended(/*woken_by_thread=*/woke, parked_for);
-    } else {
-      woke = poller_.poll(0, ready_);
-      if (spun) spin_.on_work_found();  // it came just after the spin gave up
+      if (woke) wake_pending_.store(false, std::memory_order_seq_cst);
+      items_since_io_poll_ = 0;
     }
     parked_.store(false, std::memory_order_relaxed);
     if (source_) source_->on_unpark();
-    if (woke) wake_pending_.store(false, std::memory_order_seq_cst);
-    items_since_io_poll_ = 0;
   } else if (items_since_io_poll_ >= kIoPollInterval && poller_.has_watches()) {
     if (poller_.poll(0, ready_)) wake_pending_.store(false, std::memory_order_seq_cst);
     items_since_io_poll_ = 0;
@@ -294,8 +313,10 @@ void EventLoop::run_once() {
   if (size_t remote = inbox_.take_all(ready_)) bump(remote_items_, remote);
 
   if (!timers_.empty()) {
-    TimePoint now = Clock::now();
-    while (internal::TimerBase* t = timers_.pop_due(now)) t->on_due();
+    // A reading taken before a batch that is about to run would make a timer that falls due
+    // meanwhile wait one more batch: only the one taken after a park is reused.
+    TimePoint due_by = parked ? now : Clock::now();
+    while (internal::TimerBase* t = timers_.pop_due(due_by)) t->on_due();
   }
 
   // Run the items that were ready when the batch started, at most kMaxBatch of them.
@@ -332,11 +353,17 @@ bool EventLoop::spin_for_work(Duration budget) {
   }
 }
 
-void EventLoop::notify() {
+bool EventLoop::notify() {
+  // The plain load first: a producer that keeps pushing while the loop is still waking up
+  // (a wake pending) then writes nothing. It cannot see a stale `true`: the loop clears the
+  // flag before it sets `parked_` again, and we read `parked_` (seq_cst) first.
   if (parked_.load(std::memory_order_seq_cst) &&
+      !wake_pending_.load(std::memory_order_relaxed) &&
       !wake_pending_.exchange(true, std::memory_order_acq_rel)) {
     poller_.wake();
+    return true;
   }
+  return false;
 }
 
 void EventLoop::set_stuck_threshold(Duration d) {

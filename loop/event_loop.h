@@ -271,8 +271,9 @@ class EventLoop {
   // I/O or timers, or after long idle gaps, and grows back while work from other threads
   // keeps arriving sooner than this limit. Owning loop only (or before it runs).
   void set_spin_before_park(Duration d) { spin_.set_limit(d); }
-  // Any thread: make a parked loop return from its poll (coalesced).
-  void notify();
+  // Any thread: make a parked loop return from its poll (coalesced). Returns whether this
+  // call wrote the wake-up (false: the loop was not parked, or a wake was already pending).
+  bool notify();
   // Whether the loop is blocked (or about to block) in its poll. Any thread.
   bool parked() const { return parked_.load(std::memory_order_seq_cst); }
   // The task is done: the loop forgets it and drops its reference.

@@ -7,6 +7,7 @@
 #define WEFT_LOOP_WORK_SOURCE_H_
 
 #include <cstddef>
+#include <cstdint>
 
 #include "loop/runnable.h"
 
@@ -24,8 +25,10 @@ class WorkSource {
   // Whether there is work the loop could take (checked after the loop has announced that it
   // parks, the other half of the parking handshake).
   virtual bool has_work() = 0;
-  // Called around a blocking poll, so the scheduler knows which loops sleep.
-  virtual void on_park() = 0;
+  // Called around a blocking poll, so the scheduler knows which loops sleep. on_park returns
+  // the longest the loop may block, in nanoseconds (-1: no limit): a bound lets the loop come
+  // back for work that no push announces (scheduler/runtime.cc, the LIFO rescue).
+  virtual int64_t on_park() = 0;
   virtual void on_unpark() = 0;
   // ANY thread: a spawned task of this Runtime was woken (TaskBase::wake). Queue it where a
   // loop of the Runtime will take it: the calling loop's own queue when called on one of the

@@ -16,18 +16,54 @@ using internal::TaskBase;
 // which the loop asks for migratable work.
 //
 // Invariants:
-// - Only the worker's own thread pushes to `queue`; any thread may take from it.
-// - A task is in at most one place: a StealableQueue, the injection queue, or a loop's
-//   ready queue. Taking it (CAS or the injection lock) is what transfers it.
-// - The parking handshake. A loop about to block sets its `parked` flag and increments
-//   num_parked_, then calls has_work(), which reads every queue. A pusher writes its queue,
-//   then reads num_parked_ / num_searching_. All four are sequentially consistent, so either
-//   the parking loop sees the work, or the pusher sees the parked loop and notifies it.
-// - A pusher wakes nobody while a loop is searching: the searcher will reach the new work
-//   or, giving up, go through the handshake above, which sees it.
+// - Only the worker's own thread pushes to `queue_` and to `lifo_`; any thread may take.
+// - A task is in at most one place: a StealableQueue, a LIFO slot, the injection queue, or a
+//   loop's ready queue. Taking it (CAS, exchange or the injection lock) is what transfers it.
+//
+// The parking protocol (no lost wake-ups). Work a loop may take from a sibling is announced
+// in a queue (a StealableQueue's tail, the injection queue's size); each worker says whether
+// its loop is parked in `park_state_`, a word on its own cache line. Two sides:
+// - A pusher writes its queue (seq_cst), then loads `num_searching_` and the siblings'
+//   `park_state_` (seq_cst, notify_if_idle). If nobody searches and a sibling is parked, it
+//   wakes that one (EventLoop::notify).
+// - A loop about to block sets its loop's `parked_` flag, then its `park_state_` (both
+//   seq_cst, on_park), then reads every queue (has_work). If it sees work it does not block.
+//   All of these are in the single total order of seq_cst operations, so either the pusher's
+//   load of `park_state_` follows the parker's store (it sees the loop parked, and since
+//   `parked_` was set before, notify() writes its eventfd) or the parker's reads follow the
+//   push (it sees the work).
+// - A pusher wakes nobody while a loop searches. That is safe because a searcher, when it
+//   stops, either found nothing (it then goes through the park handshake above, which sees
+//   the work) or found some: then stop_searching's RMW on `num_searching_` follows the
+//   pusher's load of it (which saw it searching), so the queue reads that follow it
+//   (has_work) see the push, and it wakes a parked loop if work is left (Tokio's "the last
+//   searcher wakes the next one").
+// - A loop with nothing visible to steal does not become a searcher at all (find_work looks
+//   first, with plain loads): it never suppresses a wake, so nothing depends on it.
+// So a park cycle writes only the parking loop's own lines (no read-modify-write on a word
+// every loop writes: with a shared parked count, two loops serving sockets passed its cache
+// line back and forth twice per park), and a push reads one shared word and each sibling's
+// `park_state_`, lines that change only when that sibling parks or searches. The price is
+// a scan of the siblings per push: fine for the few loops of a machine like this one; a
+// machine with many dozens of cores would want a summary word again.
+// - The LIFO slot has a protocol of its own. A task put there is announced only when every
+//   sibling is parked without bound (notify_if_all_parked): its owner runs it next, unless
+//   the owner blocks its thread instead, and then a sibling must rescue it. A parking loop
+//   that sees a sibling's slot occupied notes the sibling's step counter
+//   (EventLoop::step_seq) and parks for at most kLifoRescueNs, marked kWatching; once awake
+//   it takes the slot's task if the counter has not moved. The same Dekker pair makes this
+//   safe: the owner exchanges the slot (seq_cst), then loads the siblings' `park_state_`;
+//   the parker stores its `park_state_` (seq_cst), then loads the slots. Either the owner
+//   sees every sibling parked without bound (and wakes one: woken, it finds the slot and
+//   watches), or the parker sees the slot (and watches). While a sibling is awake or
+//   watches, LIFO pushes wake nobody.
+// Thieves never poll a LIFO slot while spinning: a spinning sibling that read the slot each
+// time its owner wrote it cost the owner a cache-line transfer per spawn, and stole the task
+// the owner was about to run (W4 chained_spawn on 2 loops: one transfer per hop).
 class Runtime::Worker final : public internal::WorkSource {
  public:
-  Worker(Runtime* rt, size_t index) : rt_(rt), index_(index), rng_(0x9E3779B9u * (index + 1)) {
+  Worker(Runtime* rt, size_t index)
+      : rt_(rt), index_(index), rng_(0x9E3779B9u * (index + 1)) {
     loop_.set_work_source(this);
   }
 
@@ -37,6 +73,7 @@ class Runtime::Worker final : public internal::WorkSource {
   size_t index() const { return index_; }
 
   void start() {
+    lifo_seen_.assign(rt_->workers_.size(), 0);
     thread_ = std::thread([this] {
       t_worker = this;
       loop_.run_forever();
@@ -49,12 +86,15 @@ class Runtime::Worker final : public internal::WorkSource {
 
   // Owner thread: a task spawned here goes to the LIFO slot, so that it runs next, while
   // its creator's data is still in this core's cache (the fork-join case: spawn, then
-  // await). The task it displaces goes to the stealable queue, where siblings can take it.
-  // The slot itself can be stolen too (as a last resort), so that a loop that blocks its
-  // thread cannot strand the task in it.
+  // await). The task it displaces goes to the stealable queue, where siblings can take it
+  // (and that push wakes a parked sibling). The slot itself is announced only to loops
+  // that all sleep without bound (see the parking protocol).
   void push(TaskBase* task) {
+    // seq_cst: the LIFO handshake orders this before the load of the idle state.
     if (TaskBase* displaced = lifo_.exchange(task, std::memory_order_seq_cst)) {
       push_to_queue(displaced);
+    } else if (rt_->workers_.size() > 1) {
+      rt_->notify_if_all_parked(this);
     }
   }
 
@@ -78,12 +118,15 @@ class Runtime::Worker final : public internal::WorkSource {
       out.insert(out.end(), got.begin(), got.begin() + n);
     }
   }
-  bool has_lifo() const { return lifo_.load(std::memory_order_seq_cst) != nullptr; }
+  bool has_lifo() const { return lifo_.load(std::memory_order_acquire) != nullptr; }
 
   // --- WorkSource ---
   size_t take_local(internal::RunQueue& ready, size_t max) override {
     // The LIFO slot first, but not more than kMaxLifoStreak times in a row: two tasks that
-    // keep spawning each other must not starve the queue.
+    // keep spawning each other must not starve the queue. Past the streak the slot's task
+    // runs after a slice of the queue, from the ready queue (not re-queued: that would
+    // announce it, and wake a sibling, only for this loop to take it back at once).
+    TaskBase* lifo = nullptr;
     if (has_lifo()) {
       if (TaskBase* t = lifo_.exchange(nullptr, std::memory_order_acq_rel)) {
         if (lifo_streak_ < kMaxLifoStreak) {
@@ -91,7 +134,7 @@ class Runtime::Worker final : public internal::WorkSource {
           ready.push_back(t);
           return 1;
         }
-        push_to_queue(t);
+        lifo = t;
       }
     }
     lifo_streak_ = 0;
@@ -105,10 +148,18 @@ class Runtime::Worker final : public internal::WorkSource {
     }
     if (n < kSlice) n += queue_.take(got.data() + n, std::min<size_t>(kSlice, max) - n, false);
     for (size_t i = 0; i < n; ++i) ready.push_back(got[i]);
+    if (lifo) {
+      ready.push_back(lifo);
+      ++n;
+    }
     return n;
   }
 
   size_t find_work(internal::RunQueue& ready) override {
+    // Look before announcing a search: most of the time an idle loop has nothing to find,
+    // and then it costs no write to the shared idle state (see the parking protocol).
+    if (!has_work()) return steal_stranded_lifo(ready);
+    watched_ = false;  // work to do instead: the rescue waits for the next watching park
     if (!rt_->try_start_searching()) return 0;
     size_t n = steal(ready);
     if (n == 0) {
@@ -118,15 +169,18 @@ class Runtime::Worker final : public internal::WorkSource {
       for (size_t i = 0; i < n; ++i) ready.push_back(got[i]);
     }
     rt_->stop_searching();
-    // We found a batch: if more is waiting, someone else may as well help.
+    // We found a batch: if more is waiting, someone else may as well help (and must, if a
+    // pusher skipped its wake because we were searching).
     if (n > 0 && has_work()) rt_->notify_if_idle();
     return n;
   }
 
+  // Work announced in any queue (not the LIFO slots). Plain seq_cst loads, no writes: the
+  // parking loop's half of the handshake, and what a spinning loop polls.
   bool has_work() override {
     if (!rt_->injection_.empty()) return true;
     for (auto& w : rt_->workers_) {
-      if (!w->queue_.empty() || w->has_lifo()) return true;
+      if (!w->queue_.empty()) return true;
     }
     return false;
   }
@@ -144,16 +198,51 @@ class Runtime::Worker final : public internal::WorkSource {
   void push_requeued(TaskBase* task) override {
     // Relaxed: a hint. A sibling that parks just after this read misses nothing: the task
     // runs here soon, and whatever this loop queues next goes through push_to_queue again.
-    if (rt_->num_parked_.load(std::memory_order_relaxed) == 0 &&
-        rt_->num_searching_.load(std::memory_order_relaxed) == 0) {
+    if (rt_->num_searching_.load(std::memory_order_relaxed) == 0 && !sibling_idle()) {
       loop_.schedule(task);
     } else {
       push_to_queue(task);
     }
   }
 
-  void on_park() override { rt_->num_parked_.fetch_add(1, std::memory_order_seq_cst); }
-  void on_unpark() override { rt_->num_parked_.fetch_sub(1, std::memory_order_seq_cst); }
+  // Whether a sibling is parked (a hint: relaxed loads).
+  bool sibling_idle() const {
+    for (auto& w : rt_->workers_) {
+      if (w.get() != this && w->park_state_.load(std::memory_order_relaxed) != kAwake) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  int64_t on_park() override {
+    // The parker's half of both handshakes: the store, then the loads (the LIFO slots here,
+    // has_work after this returns).
+    park_state_.store(kParked, std::memory_order_seq_cst);
+    const size_t n_workers = rt_->workers_.size();
+    watched_ = false;
+    for (size_t i = 0; i < n_workers; ++i) {
+      Worker* w = rt_->workers_[i].get();
+      lifo_seen_[i] = 0;
+      if (w != this && w->lifo_.load(std::memory_order_seq_cst) != nullptr) {
+        lifo_seen_[i] = w->loop_.step_seq() + 1;  // +1: 0 means "not seen"
+        watched_ = true;
+      }
+    }
+    if (!watched_) return -1;
+    // Relaxed: an owner that misses it wakes this loop needlessly, which is harmless.
+    park_state_.store(kWatching, std::memory_order_relaxed);
+    return kLifoRescueNs;
+  }
+  // Relaxed: nothing is published by leaving the parked state. A pusher that still sees this
+  // loop as parked wakes it needlessly, which is harmless.
+  void on_unpark() override { park_state_.store(kAwake, std::memory_order_relaxed); }
+  // Any thread.
+  uint8_t park_state() const { return park_state_.load(std::memory_order_seq_cst); }
+  static constexpr uint8_t kAwake = 0;
+  static constexpr uint8_t kParked = 1;    // without bound
+  static constexpr uint8_t kWatching = 2;  // bounded, to rescue a sibling's LIFO task
+
   bool shutting_down() const override { return rt_->shutting_down(); }
 
   LoopStats stats() const {
@@ -169,9 +258,13 @@ class Runtime::Worker final : public internal::WorkSource {
     s.stolen_tasks = stolen_tasks_.load(std::memory_order_relaxed);
     s.stolen_from = stolen_from_.load(std::memory_order_relaxed);
     s.injection_pulls = injection_pulls_.load(std::memory_order_relaxed);
+    s.wakes_sent = wakes_sent_.load(std::memory_order_relaxed);
     s.queue_depth = queue_.size();
     return s;
   }
+
+  // Owner thread.
+  void count_wake_sent() { bump(wakes_sent_); }
 
   static thread_local Worker* t_worker;
 
@@ -179,6 +272,9 @@ class Runtime::Worker final : public internal::WorkSource {
   static constexpr size_t kSlice = 32;
   static constexpr uint32_t kMaxLifoStreak = 3;
   static constexpr uint32_t kInjectionCheckInterval = 31;
+  // How long a loop parks at most while a sibling's LIFO slot is occupied (1 ms: an idle
+  // loop next to a busy one wakes 1,000 times a second, a fraction of a percent of a core).
+  static constexpr int64_t kLifoRescueNs = 1'000'000;
 
   static void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
     if (n) c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -204,34 +300,55 @@ class Runtime::Worker final : public internal::WorkSource {
       for (size_t k = 0; k < n; ++k) ready.push_back(got[k]);
       return n;
     }
-    // Last resort: a sibling's LIFO slot (its owner may be blocked).
+    return 0;
+  }
+
+  // The LIFO rescue (see the parking protocol), after a watching park: takes a sibling's
+  // LIFO task if the sibling has not finished a batch since on_park saw its slot occupied.
+  size_t steal_stranded_lifo(internal::RunQueue& ready) {
+    if (!watched_) return 0;
+    watched_ = false;
+    size_t n = 0;
+    const size_t n_workers = rt_->workers_.size();
     for (size_t i = 0; i < n_workers; ++i) {
-      Worker* victim = rt_->workers_[(start + i) % n_workers].get();
-      if (victim == this || !victim->has_lifo()) continue;
+      uint64_t seen = std::exchange(lifo_seen_[i], 0);
+      if (n > 0 || seen == 0) continue;
+      Worker* victim = rt_->workers_[i].get();
+      if (victim->loop_.step_seq() + 1 != seen) continue;
       if (TaskBase* t = victim->lifo_.exchange(nullptr, std::memory_order_acq_rel)) {
         victim->stolen_from_.fetch_add(1, std::memory_order_relaxed);
         bump(steals_);
         bump(stolen_tasks_);
         ready.push_back(t);
-        return 1;
+        n = 1;
       }
     }
-    return 0;
+    return n;
   }
 
+  // Read-only after construction.
   Runtime* rt_;
   size_t index_;
-  EventLoop loop_;
-  internal::StealableQueue queue_;
-  std::thread thread_;
-  uint32_t rng_;
+  // Owner-only (and stats() readers): kept off the lines siblings read or write.
+  alignas(64) uint32_t rng_;
   uint32_t ticks_ = 0;
-  std::atomic<TaskBase*> lifo_{nullptr};  // owner pushes; owner or thieves take
   uint32_t lifo_streak_ = 0;
+  std::vector<uint64_t> lifo_seen_;  // per sibling: its step_seq() + 1 when its slot was seen
+  bool watched_ = false;             // the last park watched a sibling's LIFO slot
   std::atomic<uint64_t> steals_{0};
   std::atomic<uint64_t> stolen_tasks_{0};
-  std::atomic<uint64_t> stolen_from_{0};  // written by thieves: fetch_add
   std::atomic<uint64_t> injection_pulls_{0};
+  std::atomic<uint64_t> wakes_sent_{0};
+  std::thread thread_;
+  // Written by the owner on every spawn; read by a sibling only on the rescue path.
+  alignas(64) std::atomic<TaskBase*> lifo_{nullptr};
+  // Written by thieves (fetch_add).
+  alignas(64) std::atomic<uint64_t> stolen_from_{0};
+  // Written by the owner as it parks and unparks; read by every push of a sibling.
+  alignas(64) std::atomic<uint8_t> park_state_{kAwake};
+  // Its own lines: head (thieves), tail (owner) and slots.
+  internal::StealableQueue queue_;
+  alignas(64) EventLoop loop_;
 };
 
 thread_local Runtime::Worker* Runtime::Worker::t_worker = nullptr;
@@ -300,8 +417,7 @@ void Runtime::check_not_on_loop(const char* what) const {
 void Runtime::push_spawned(TaskBase* task) {
   Worker* w = Worker::t_worker;
   if (w && w->runtime() == this) {
-    w->push(task);
-    notify_if_idle();
+    w->push(task);  // wakes a sibling if it queues a displaced task
   } else {
     injection_.push(&task, 1);
     notify_one();
@@ -309,30 +425,45 @@ void Runtime::push_spawned(TaskBase* task) {
 }
 
 void Runtime::notify_if_idle() {
-  // See the parking handshake in Worker's comment.
-  if (num_searching_.load(std::memory_order_seq_cst) == 0 &&
-      num_parked_.load(std::memory_order_seq_cst) > 0) {
-    notify_one();
-  }
+  // The pusher's half of the parking handshake (Worker's comment), after the push's
+  // seq_cst store.
+  if (num_searching_.load(std::memory_order_seq_cst) == 0) notify_one();
 }
 
 void Runtime::notify_one() {
+  if (Worker* w = parked_sibling(); w && w->loop().notify()) {
+    if (Worker* self = Worker::t_worker) self->count_wake_sent();
+  }
+}
+
+Runtime::Worker* Runtime::parked_sibling() const {
   Worker* self = Worker::t_worker;
   for (auto& w : workers_) {
-    if (w.get() != self && w->loop().parked()) {
-      w->loop().notify();
-      return;
-    }
+    if (w.get() != self && w->park_state() != Worker::kAwake) return w.get();
   }
+  return nullptr;
+}
+
+void Runtime::notify_if_all_parked(Worker* self) {
+  // The owner's half of the LIFO handshake (Worker's comment): wake a sibling only if none
+  // is awake, searching or watching, since any of those will find the slot by itself. The
+  // siblings first: usually one is awake, and that ends it with one load.
+  for (auto& w : workers_) {
+    if (w.get() != self && w->park_state() != Worker::kParked) return;
+  }
+  if (num_searching_.load(std::memory_order_seq_cst) == 0) notify_one();
 }
 
 bool Runtime::try_start_searching() {
   // At most half the loops (at least one) search at once: a burst of work should not send
   // every idle loop scanning every queue.
-  int limit = std::max<int>(1, static_cast<int>(workers_.size()) / 2);
-  int n = num_searching_.load(std::memory_order_relaxed);
+  uint32_t limit = std::max<uint32_t>(1, static_cast<uint32_t>(workers_.size() / 2));
+  uint32_t n = num_searching_.load(std::memory_order_relaxed);
   while (n < limit) {
-    if (num_searching_.compare_exchange_weak(n, n + 1, std::memory_order_seq_cst)) return true;
+    if (num_searching_.compare_exchange_weak(n, n + 1, std::memory_order_seq_cst,
+                                             std::memory_order_relaxed)) {
+      return true;
+    }
   }
   return false;
 }
@@ -374,10 +505,10 @@ std::string Runtime::stats_text() const {
     const LoopStats& s = all[i];
     out += absl::StrFormat(
         "loop %d: tasks_run=%d steals=%d stolen_tasks=%d stolen_from=%d parks=%d "
-        "remote_wakes=%d injection_pulls=%d queue_depth=%d ready=%d poll_time: %s; "
-        "sched_delay (sampled): %s\n",
+        "remote_wakes=%d wakes_sent=%d injection_pulls=%d queue_depth=%d ready=%d "
+        "poll_time: %s; sched_delay (sampled): %s\n",
         i, s.tasks_run, s.steals, s.stolen_tasks, s.stolen_from, s.parks, s.remote_wakes,
-        s.injection_pulls, s.queue_depth, s.ready, s.poll_time.summary(),
+        s.wakes_sent, s.injection_pulls, s.queue_depth, s.ready, s.poll_time.summary(),
         s.sched_delay.summary());
   }
   return out;

@@ -81,6 +81,7 @@ class Runtime {
     uint64_t stolen_from = 0;      // tasks siblings took from this loop
     uint64_t parks = 0;            // times the loop blocked in epoll
     uint64_t remote_wakes = 0;     // items received from other threads
+    uint64_t wakes_sent = 0;       // wake-ups this loop wrote to parked siblings
     uint64_t injection_pulls = 0;  // tasks taken from the injection queue
     size_t queue_depth = 0;        // spawned tasks waiting in the loop's stealable queue
     size_t ready = 0;              // items in the loop's ready queue
@@ -129,6 +130,11 @@ class Runtime {
   void shutdown();
 
   // --- Internal. ---
+  // spawn() with the coroutine moved from a reference: weft::spawn forwards here without a
+  // second move. `on_own_thread`: the caller is a loop thread of this Runtime.
+  template <class T>
+  Task<T> spawn_from(Coro<T>& coro, std::string_view name, const char* file, unsigned line,
+                     bool on_own_thread);
   // Queues a spawned, not yet started task. Any thread.
   void push_spawned(internal::TaskBase* task);
   bool shutting_down() const { return shutting_down_.load(std::memory_order_acquire); }
@@ -139,6 +145,9 @@ class Runtime {
 
   void notify_one();
   void notify_if_idle();
+  void notify_if_all_parked(Worker* self);
+  // A sibling of the calling loop (any loop, from outside) that is parked, or nullptr.
+  Worker* parked_sibling() const;
   bool try_start_searching();
   void stop_searching();
   void check_not_on_loop(const char* what) const;
@@ -158,12 +167,16 @@ class Runtime {
     }
   };
 
+  // Each group on its own cache line, so that the words every park or search writes do not
+  // evict the ones every push and spawn only read.
+  // Read by every push and spawn; written at start-up and at shutdown only.
   std::vector<std::unique_ptr<Worker>> workers_;
-  internal::InjectionQueue injection_;
-  std::atomic<int> num_searching_{0};
-  std::atomic<int> num_parked_{0};
   std::atomic<bool> shutting_down_{false};
-  bool shut_down_ = false;
+  // How many loops search (see runtime.cc, "The parking protocol"). Read by every push,
+  // written only by a loop that saw work to steal.
+  alignas(64) std::atomic<uint32_t> num_searching_{0};
+  alignas(64) internal::InjectionQueue injection_;
+  alignas(64) bool shut_down_ = false;
   std::mutex shutdown_mu_;
 };
 
@@ -195,11 +208,17 @@ T Runtime::block_on(Coro<T> coro) {
 
 template <class T>
 Task<T> Runtime::spawn(Coro<T> coro, std::string_view name, const char* file, unsigned line) {
+  return spawn_from(coro, name, file, line, current() == this);
+}
+
+template <class T>
+Task<T> Runtime::spawn_from(Coro<T>& coro, std::string_view name, const char* file,
+                            unsigned line, bool on_own_thread) {
   if (shutting_down()) {
     throw RuntimeError("spawn: this Runtime is shutting down; no new tasks can start");
   }
   EventLoop* here = EventLoop::current_or_null();
-  EventLoop* home = here && current() == this ? here : &loop(0);
+  EventLoop* home = here && on_own_thread ? here : &loop(0);
   auto handle = coro.release("spawned");
   auto* state = new internal::TaskState<T>(home, handle, name);  // refs: 2
   // Only the calling thread's own loop's flag may be read here.
@@ -214,9 +233,7 @@ Task<T> Runtime::spawn(Coro<T> coro, std::string_view name, const char* file, un
 template <class T>
 Task<T> spawn(Coro<T> coro, std::string_view name = {},
               const char* file = __builtin_FILE(), unsigned line = __builtin_LINE()) {
-  if (Runtime* rt = Runtime::current()) {
-    return rt->spawn(std::move(coro), name, file, line);
-  }
+  if (Runtime* rt = Runtime::current()) return rt->spawn_from(coro, name, file, line, true);
   return create_task(std::move(coro), name, file, line);
 }
 

@@ -30,8 +30,12 @@ class StealableQueue {
   // Owner only. Returns false, and queues nothing, when full.
   bool push(TaskBase* task) {
     uint32_t t = tail_.load(std::memory_order_relaxed);
-    uint32_t h = head_.load(std::memory_order_acquire);
-    if (t - h >= kCapacity) return false;
+    // `head` only moves forward, so a stale copy can only make the ring look fuller than it
+    // is: read the real one (a line every consumer writes) only when the copy says full.
+    if (t - head_seen_ >= kCapacity) {
+      head_seen_ = head_.load(std::memory_order_acquire);
+      if (t - head_seen_ >= kCapacity) return false;
+    }
     slots_[t & kMask].store(task, std::memory_order_relaxed);
     // seq_cst: the parking handshake (runtime.cc) needs this store ordered before the
     // producer's later read of the parked-loop count.
@@ -78,6 +82,7 @@ class StealableQueue {
 
   alignas(64) std::atomic<uint32_t> head_{0};
   alignas(64) std::atomic<uint32_t> tail_{0};
+  uint32_t head_seen_ = 0;  // owner only: a recent value of head_
   alignas(64) std::array<std::atomic<TaskBase*>, kCapacity> slots_{};
 };
 

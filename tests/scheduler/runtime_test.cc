@@ -122,6 +122,56 @@ TEST(RuntimeTest, IdleLoopStealsFromABlockedLoop) {
   EXPECT_GT(stats[1].steals + stats[1].injection_pulls, 0u) << rt.stats_text();
 }
 
+// The LIFO rescue: a loop spawns ONE task (it goes to the loop's LIFO slot, which siblings
+// do not poll) and then blocks its thread until that task has run. A sibling must take it,
+// however many loops there are and whether they were parked or not when it was spawned.
+TEST(RuntimeTest, ALoopThatBlocksAfterOneSpawnHasItsTaskRescued) {
+  for (size_t threads : {2u, 4u}) {
+    for (int round = 0; round < 20; ++round) {
+      Runtime rt({.threads = threads});
+      StealProbe probe;
+      probe.expected = 1;
+      auto main = [&]() -> Coro<std::thread::id> {
+        // Half the rounds let the siblings park first (their spin is short), half do not.
+        if (round % 2 == 0) co_await sleep(1ms);
+        spawn(record_thread(probe));
+        std::unique_lock<std::mutex> lock(probe.mu);
+        probe.cv.wait(lock, [&] { return probe.ran.load() == 1; });
+        co_return std::this_thread::get_id();
+      };
+      std::thread::id main_thread = rt.block_on(main());
+      ASSERT_EQ(probe.ran.load(), 1);
+      EXPECT_EQ(probe.threads.count(main_thread), 0u) << threads << " loops, round " << round;
+    }
+  }
+}
+
+// A chain of tasks each spawning the next runs from the LIFO slot of one loop: an idle
+// sibling must not take the hops one by one (it did, when it polled the slot while spinning).
+// Only the rescue may move a hop, and only when the owner was off the CPU for a millisecond.
+Coro<void> chain_hop(long left, std::atomic<long>& done) {
+  if (left == 0) {
+    done.store(1);
+    co_return;
+  }
+  spawn(chain_hop(left - 1, done));
+}
+
+TEST(RuntimeTest, AChainOfSpawnsStaysOnItsLoop) {
+  Runtime rt({.threads = 2});
+  const long kHops = 20000 / kScale;
+  std::atomic<long> done{0};
+  auto main = [&]() -> Coro<void> {
+    spawn(chain_hop(kHops, done));
+    while (done.load() == 0) co_await sleep(0ms);
+  };
+  rt.block_on(main());
+  uint64_t stolen = 0;
+  for (const auto& s : rt.stats()) stolen += s.stolen_tasks;
+  // Each rescue needs the owner descheduled for 1 ms: a handful at most on a loaded machine.
+  EXPECT_LT(stolen, static_cast<uint64_t>(kHops / 20)) << rt.stats_text();
+}
+
 TEST(RuntimeTest, PinnedTasksStayOnTheirLoop) {
   Runtime rt({.threads = 2});
   auto main = []() -> Coro<bool> {
