@@ -27,6 +27,7 @@ class Runnable {
  private:
   friend class RunQueue;
   friend class Inbox;
+  friend class InjectionQueue;  // scheduler/injection_queue.h: spawned tasks only
   Runnable* next_ = nullptr;
 };
 

@@ -383,6 +383,72 @@ TEST(RuntimeTest, SpawnFromOutsideGoesThroughInjection) {
   EXPECT_EQ(count.load(), 1000);
 }
 
+Coro<void> record_order(std::vector<int>& order, int i) {
+  order.push_back(i);
+  co_return;
+}
+
+// Tasks spawned from outside the Runtime start in the order they were spawned (the injection
+// queue is FIFO across the batches its pullers take).
+TEST(RuntimeTest, SpawnsFromOutsideStartInOrder) {
+  Runtime rt({.threads = 1});
+  std::vector<int> order;  // touched only by the one loop
+  std::mutex mu;
+  std::condition_variable cv;
+  bool holding = false, release = false;
+  // Hold the loop so that every spawn below waits in the injection queue.
+  rt.loop(0).call_soon_threadsafe([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    holding = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return holding; });
+  }
+  constexpr int kTasks = 1000;
+  std::vector<Task<void>> tasks;
+  for (int i = 0; i < kTasks; ++i) tasks.push_back(rt.spawn(record_order(order, i)));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+    cv.notify_all();
+  }
+  auto main = [&]() -> Coro<void> {
+    for (auto& t : tasks) co_await t;
+  };
+  rt.block_on(main());
+  ASSERT_EQ(order.size(), size_t{kTasks});
+  for (int i = 0; i < kTasks; ++i) ASSERT_EQ(order[i], i) << "task " << i << " started out of order";
+}
+
+// Several threads outside the Runtime spawn at once while the loops pull: every task runs
+// exactly once.
+TEST(RuntimeTest, ConcurrentSpawnsFromOutsideRunOnceEach) {
+  Runtime rt({.threads = 2});
+  constexpr int kThreads = 4;
+  const int per_thread = 20000 / kScale;
+  std::vector<std::atomic<long>> runs(kThreads * per_thread);
+  std::vector<std::vector<Task<void>>> tasks(kThreads);
+  std::vector<std::thread> spawners;
+  for (int t = 0; t < kThreads; ++t) {
+    spawners.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        tasks[t].push_back(rt.spawn(bump(runs[t * per_thread + i])));
+      }
+    });
+  }
+  for (auto& s : spawners) s.join();
+  auto main = [&]() -> Coro<void> {
+    for (auto& list : tasks) {
+      for (auto& task : list) co_await task;
+    }
+  };
+  rt.block_on(main());
+  for (size_t i = 0; i < runs.size(); ++i) ASSERT_EQ(runs[i].load(), 1) << "task " << i;
+}
+
 TEST(RuntimeTest, ShutdownCancelsPendingTasksAndRunsCleanup) {
   std::atomic<int> cleaned{0};
   {
