@@ -17,11 +17,11 @@
 // full goes into a batch of kBatchBlocks blocks of its class; a full batch goes to a shared
 // per-class stack (one lock per batch), up to kMaxDepotBytes over all classes, beyond which
 // blocks go back to operator delete. An allocation that finds its list empty takes a batch
-// from there before it calls operator new. Measured on W1 spawn_many, 2 loops, opt build,
-// 8 interleaved runs each on the shared VM (bench:workloads `weft spawn_many 1 2`):
-// median 2.2 M tasks/s without the depot (glibc's arena lock between the loops: _int_free,
-// _int_malloc and futex wakes in the profile), 4.5 M/s with it; W1r 2.1 -> 3.45 M/s; W9
-// unchanged (395 bytes), the blocks being the same.
+// from there before it calls operator new. Measured with bench:workloads (opt, 2 loops),
+// the same tree with and without the depot, 5 alternating runs each on the idle VM: W1
+// spawn_many median 1.17 -> 3.98 M tasks/s (without it: glibc's arena lock between the
+// loops, _int_free, _int_malloc and futex wakes in the profile); W1r spawn_many_remote
+// 0.94 -> 1.42 M/s; W9 unchanged (395 bytes), the blocks being the same.
 //
 // Why this one (bench/README.md has the whole study and how to rerun it). Same code, three
 // allocators; opt build on the shared 2-core VM; ns = median over 3 interleaved rounds of the
