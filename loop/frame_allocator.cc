@@ -49,10 +49,9 @@ void* FrameAllocator::allocate_slow(size_t c) {
     cache.spill_counts[c] = 0;
     return b;
   }
-  // Not once the thread's exit hook has run (cached_bytes is then above the limit for good):
-  // blocks put in its lists then would never be freed.
-  if (c > 0 && g_depot_bytes.load(std::memory_order_relaxed) != 0 &&
-      cache.cached_bytes <= kMaxCachedBytes) {
+  // Not once the thread's exit hook has run: blocks put in its lists then would never be
+  // freed.
+  if (c > 0 && !cache.exiting && g_depot_bytes.load(std::memory_order_relaxed) != 0) {
     BatchHead* batch;
     {
       std::lock_guard<std::mutex> lock(g_depot[c].mu);
@@ -74,9 +73,9 @@ void* FrameAllocator::allocate_slow(size_t c) {
 
 void FrameAllocator::deallocate_slow(void* p, size_t c) noexcept {
   ThreadCache& cache = t_cache_;
-  // Not while the thread is exiting (cached_bytes is then above the limit for good): the
-  // exit hook has emptied the lists and nothing more is kept.
-  if (c > 0 && cache.cached_bytes <= kMaxCachedBytes) {
+  // Not once the thread's exit hook has run: it has emptied the lists and nothing more is
+  // kept.
+  if (c > 0 && !cache.exiting) {
     // The batch is built from the blocks freed now, which this thread has just touched:
     // taking blocks off its list instead would walk cold memory (measured: most of the time
     // of a spill went to that walk's cache misses).
@@ -123,6 +122,7 @@ struct FrameAllocatorThreadExit {
       cache.spill_counts[c] = 0;
     }
     cache.cached_bytes = FrameAllocator::kMaxCachedBytes + 1;
+    cache.exiting = true;
   }
 };
 
@@ -135,8 +135,7 @@ void FrameAllocator::register_thread() {
 }
 
 size_t FrameAllocator::cached_bytes_for_testing() {
-  size_t bytes = t_cache_.cached_bytes;
-  return bytes > kMaxCachedBytes ? 0 : bytes;
+  return t_cache_.exiting ? 0 : t_cache_.cached_bytes;
 }
 
 size_t FrameAllocator::depot_bytes_for_testing() {

@@ -121,11 +121,13 @@ class FrameAllocator {
     // and its length (below kBatchBlocks). Not counted in cached_bytes.
     FreeBlock* spill[kNumClasses];
     uint32_t spill_counts[kNumClasses];
-    // Bytes held in heads; above kMaxCachedBytes once the thread is exiting, so that nothing
-    // more is cached.
+    // Bytes held in heads. May go a batch over kMaxCachedBytes when a batch is taken in; set
+    // above it for good when the thread exits, so that the fast path caches nothing more.
     size_t cached_bytes;
-    // Whether the thread's exit hook is installed.
+    // Whether the thread's exit hook is installed, and whether it has run (from then on the
+    // slow paths keep nothing either: blocks kept now would never be freed).
     bool registered;
+    bool exiting;
   };
   // Trivially constructed and destroyed: access is a plain %fs-relative load, no TLS guard.
   static constinit thread_local ThreadCache t_cache_;

@@ -69,10 +69,6 @@ class InjectionQueue {
   }
 
   bool empty() const { return size_.load(std::memory_order_seq_cst) <= 0; }
-  size_t size() const {
-    int64_t n = size_.load(std::memory_order_relaxed);
-    return n > 0 ? static_cast<size_t>(n) : 0;
-  }
 
  private:
   static Runnable* next_of(Runnable* r) { return r->next_; }

@@ -82,6 +82,13 @@ std::string ipv6_loopback_missing() {
   }
 }
 
+// Skips the test, saying why, where [::1] cannot be bound (GTEST_SKIP must be in the test).
+#define SKIP_WITHOUT_IPV6_LOOPBACK()                                                        \
+  if (std::string why = ipv6_loopback_missing(); !why.empty()) {                          \
+    GTEST_SKIP() << "no IPv6 loopback on this machine (bind to [::1]:0 failed: " << why \
+                 << ")";                                                                   \
+  }
+
 // A listener that never answers: its accept queue (backlog 0: one connection) is full, so the
 // kernel drops further SYNs and a connect stays in progress.
 struct Silent : Port {
@@ -255,9 +262,7 @@ TEST(HappyEyeballsTest, RacesFromSpawnedTasksOnARuntime) {
 // IPv6 first, as getaddrinfo orders "localhost" on a dual-stack host: ::1 refuses, 127.0.0.1
 // accepts. Every way of connecting falls through to the IPv4 address and leaves nothing open.
 TEST(HappyEyeballsTest, AnIpv6AddressRefusesAndTheIpv4OneAccepts) {
-  if (std::string why = ipv6_loopback_missing(); !why.empty()) {
-    GTEST_SKIP() << "no IPv6 loopback on this machine (bind to [::1]:0 failed: " << why << ")";
-  }
+  SKIP_WITHOUT_IPV6_LOOPBACK();
   run([]() -> Coro<void> {
     Refusing v6("::1");
     Listener v4;
@@ -282,9 +287,7 @@ TEST(HappyEyeballsTest, AnIpv6AddressRefusesAndTheIpv4OneAccepts) {
 // loopback connect) would let the second IPv6 address start: IPv4 wins. In getaddrinfo's
 // order (interleave 0) the second IPv6 address is next and wins.
 TEST(HappyEyeballsTest, TheRaceAlternatesAddressFamilies) {
-  if (std::string why = ipv6_loopback_missing(); !why.empty()) {
-    GTEST_SKIP() << "no IPv6 loopback on this machine (bind to [::1]:0 failed: " << why << ")";
-  }
+  SKIP_WITHOUT_IPV6_LOOPBACK();
   run([]() -> Coro<void> {
     Refusing v6_refusing("::1");
     Listener v6("::1");
@@ -311,9 +314,7 @@ TEST(HappyEyeballsTest, TheRaceAlternatesAddressFamilies) {
 // Every address of both families refusing: the error names each attempt, in the order they
 // were made (families alternating).
 TEST(HappyEyeballsTest, MixedFamiliesAllRefusingListEachAttemptInOrder) {
-  if (std::string why = ipv6_loopback_missing(); !why.empty()) {
-    GTEST_SKIP() << "no IPv6 loopback on this machine (bind to [::1]:0 failed: " << why << ")";
-  }
+  SKIP_WITHOUT_IPV6_LOOPBACK();
   run([]() -> Coro<void> {
     Refusing a("::1");
     Refusing b("::1");
