@@ -322,6 +322,7 @@ void EventLoop::run_once() {
   // Run the items that were ready when the batch started, at most kMaxBatch of them.
   size_t n = std::min(ready_.size(), kMaxBatch);
   did_work_ = n > 0;
+  inline_runs_left_ = kInlineRunsPerBatch;
   items_since_io_poll_ += static_cast<uint32_t>(n);
   if (n > 0) {
     uint64_t before = items_run_.load(std::memory_order_relaxed);
@@ -386,15 +387,16 @@ void EventLoop::DelayProbe::run() {
 std::string EventLoop::stats_text() const {
   Stats s = stats();
   return absl::StrFormat(
-      "items_run=%d parks=%d remote_items=%d ready=%d timers=%d poll_time: %s; sched_delay "
-      "(sampled): %s",
-      s.items_run, s.parks, s.remote_items, s.ready, s.timers, s.poll_time.summary(),
+      "items_run=%d inline_runs=%d parks=%d remote_items=%d ready=%d timers=%d poll_time: %s; "
+      "sched_delay (sampled): %s",
+      s.items_run, s.inline_runs, s.parks, s.remote_items, s.ready, s.timers, s.poll_time.summary(),
       s.sched_delay.summary());
 }
 
 EventLoop::Stats EventLoop::stats() const {
   Stats s;
   s.items_run = items_run_.load(std::memory_order_relaxed);
+  s.inline_runs = inline_runs_.load(std::memory_order_relaxed);
   s.parks = parks_.load(std::memory_order_relaxed);
   s.remote_items = remote_items_.load(std::memory_order_relaxed);
   s.ready = ready_size_.load(std::memory_order_relaxed);

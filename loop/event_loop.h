@@ -222,6 +222,8 @@ class EventLoop {
   // --- Counters, readable from any thread at any time (relaxed). ---
   struct Stats {
     uint64_t items_run = 0;     // callbacks and task steps run
+    uint64_t inline_runs = 0;   // spawned tasks started by a task awaiting them (their first
+                                // step, nested in the awaiter's; not in items_run)
     uint64_t parks = 0;         // times the loop blocked in epoll
     uint64_t remote_items = 0;  // items received from other threads (the inbox)
     size_t ready = 0;           // ready items waiting
@@ -264,6 +266,25 @@ class EventLoop {
   // The scheduler's hook (see work_source.h); set before the loop first runs.
   void set_work_source(internal::WorkSource* source) { source_ = source; }
   internal::WorkSource* work_source() const { return source_; }
+  // Awaiting a spawned task that has not started runs it at once, nested in the awaiting
+  // task's step (TaskBase::run_awaited_inline). These bound that: how deep such runs nest
+  // (each level is a few C++ stack frames) and how many one batch may do (the loop must
+  // still come back to its poll, its timers and its other tasks). Owning thread.
+  static constexpr uint32_t kMaxInlineDepth = 48;
+  static constexpr uint32_t kInlineRunsPerBatch = 4096;
+  bool enter_inline_runs() {
+    if (inline_depth_ >= kMaxInlineDepth || inline_runs_left_ == 0) return false;
+    ++inline_depth_;
+    return true;
+  }
+  bool spend_inline_run() {
+    if (inline_runs_left_ == 0) return false;
+    --inline_runs_left_;
+    inline_runs_.store(inline_runs_.load(std::memory_order_relaxed) + 1,
+                       std::memory_order_relaxed);
+    return true;
+  }
+  void leave_inline_runs() { --inline_depth_; }
   // Before parking, spin at most this long checking for work from other threads (0: never).
   // A wake-up from a parked state costs tens of microseconds on a VM; a short spin after a
   // burst of work avoids it for ping-pong traffic, at the cost of that much CPU. The spin is
@@ -365,6 +386,8 @@ class EventLoop {
   internal::WorkSource* source_ = nullptr;
   internal::AdaptiveSpin spin_;
   bool did_work_ = false;  // the last step ran something
+  uint32_t inline_depth_ = 0;      // see enter_inline_runs()
+  uint32_t inline_runs_left_ = 0;  // in this batch
   // The watchdog's view (see step_seq()): written by the loop with plain stores.
   std::atomic<uint64_t> step_seq_{0};
   std::atomic<const char*> step_coroutine_{nullptr};
@@ -375,6 +398,7 @@ class EventLoop {
   LatencyHistogram sched_delay_;
   DelayProbe delay_probe_{this};
   std::atomic<uint64_t> items_run_{0};
+  std::atomic<uint64_t> inline_runs_{0};  // written by the owning thread only
   std::atomic<uint64_t> parks_{0};
   std::atomic<uint64_t> remote_items_{0};
   std::atomic<size_t> ready_size_{0};

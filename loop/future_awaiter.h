@@ -64,6 +64,13 @@ class FutureAwaiter final : public WaitCanceller {
     if (static_cast<FutureBase*>(state_) == static_cast<FutureBase*>(&task)) {
       throw_self_await(task);
     }
+    if constexpr (std::is_base_of_v<TaskBase, State>) {
+      // Fork-join: an awaited spawned task that has not started runs here and now.
+      if (state_->spawned() && !state_->started() &&
+          TaskBase::run_awaited_inline(task, *state_)) {
+        return false;
+      }
+    }
     if (state_->shared() || on_loop_thread(state_->loop())) {
       if (!state_->add_waiter(&task)) return false;  // completed meanwhile: resume at once
     } else {

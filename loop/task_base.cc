@@ -167,7 +167,7 @@ void TaskBase::run() {
     if (release_pending_) leave_task_list();  // posted home after finishing elsewhere
     return;
   }
-  if (!started_) {
+  if (!started_.load(std::memory_order_relaxed)) {
     if (!start()) return;
   } else if (spawned_) {
     begin_step_spawned(t_running_loop);
@@ -189,6 +189,26 @@ void TaskBase::run() {
   }
   if (must_cancel_ && waiting_on_) deliver_cancel_to_wait();
   if (spawned_) end_step_spawned();  // from here on another loop may run the task
+}
+
+bool TaskBase::run_awaited_inline(TaskBase& awaiter, TaskBase& awaited) {
+  EventLoop* loop = t_running_loop;
+  WorkSource* source = loop ? loop->work_source() : nullptr;
+  if (source == nullptr || loop->current_task() != &awaiter || !loop->enter_inline_runs()) {
+    return false;
+  }
+  // Started is a hint here (another loop may be starting it): at worst this runs a few more
+  // of this loop's own tasks before the awaiter suspends, which the loop would run anyway.
+  while (!awaited.started() && loop->spend_inline_run()) {
+    TaskBase* task = source->take_for_await(&awaited);
+    if (task == nullptr) break;
+    task->run();  // its first step; it saves and restores the current task
+  }
+  loop->leave_inline_runs();
+  // The watchdog's view of the step is the awaiter's again.
+  loop->publish_task_step(awaiter.id_, awaiter.site_function_);
+  if (awaiter.cold_) [[unlikely]] loop->publish_step_name(awaiter.cold_->name);
+  return awaited.done();
 }
 
 void TaskBase::begin_step_spawned(EventLoop* here) {
@@ -290,7 +310,7 @@ bool TaskBase::start() {
       set_loop(here);
       sched_ = kRunning;
     }
-    started_ = true;
+    started_.store(true, std::memory_order_relaxed);
     cancel_now = must_cancel_;
   }
   if (spawned_) {
@@ -380,7 +400,7 @@ bool TaskBase::cancel_spawned(std::string msg) {
   {
     std::lock_guard<SpinLock> guard(lock_);
     if (done()) return false;
-    if (!started_ || sched_ == kQueued) {
+    if (!started() || sched_ == kQueued) {
       // In a queue, possibly about to be taken by any loop: record the request for the next
       // step, which takes this lock before it runs.
       ++num_cancels_requested_;
@@ -505,8 +525,8 @@ void TaskBase::discard() {
     leave_task_list();
     return;
   }
-  if (!spawned_ || started_) return;
-  started_ = true;
+  if (!spawned_ || started()) return;
+  started_.store(true, std::memory_order_relaxed);
   abandon();
   unref();  // the queue's reference
 }

@@ -48,6 +48,7 @@
 #ifndef WEFT_LOOP_TASK_BASE_H_
 #define WEFT_LOOP_TASK_BASE_H_
 
+#include <atomic>
 #include <coroutine>
 #include <cstdint>
 #include <memory>
@@ -176,6 +177,16 @@ class TaskBase : public FutureBase, public Runnable {
   // The foreign awaitable declined to suspend (or threw): it will not resume the waker.
   void disarm_foreign_waker();
 
+  // The fork-join fast path of `co_await task` (FutureAwaiter). `awaiter` is the task whose
+  // step runs on this thread; `awaited` a spawned task that is not done. While `awaited` has
+  // not started, runs the unstarted tasks the loop's WorkSource hands out (take_for_await:
+  // `awaited` itself when it is in this loop's queue, else the newest of that queue), each
+  // as its first step nested in this one, within the loop's bounds (enter_inline_runs).
+  // This is the work-first order of Cilk and oneTBB: without it, each awaited child waits
+  // behind every older task of the queue, the tree is run breadth-first, and all of it is
+  // alive at once. Returns whether `awaited` is done, so that the awaiter need not suspend.
+  static bool run_awaited_inline(TaskBase& awaiter, TaskBase& awaited);
+
   // --- Introspection (introspect.h). Owning loop only. ---
   // The root coroutine's promise while the task has frames (not done), else nullptr. The
   // await chain is root -> child() -> ... (coro.h).
@@ -183,7 +194,7 @@ class TaskBase : public FutureBase, public Runnable {
   const WaitCanceller* waiting_on() const { return waiting_on_; }
   // Suspended on a foreign awaitable (one that received the task's waker).
   bool waiting_on_foreign() const;
-  bool started() const { return started_; }
+  bool started() const { return started_.load(std::memory_order_relaxed); }
   // Whether this thread may read the task's chain, waiting_on() and name: the task runs only
   // on the calling thread's loop (a create_task, or a spawned task pinned to this loop), or
   // it is this thread's current task. A spawned task that may still migrate can be running
@@ -251,7 +262,9 @@ class TaskBase : public FutureBase, public Runnable {
   uint32_t site_line_;
   uint32_t num_cancels_requested_ = 0;
   bool must_cancel_ = false;
-  bool started_ = false;
+  // Atomic only for run_awaited_inline's hint, read from the awaiting task's thread; every
+  // other access is ordered by the lock or by the queue that handed the task over.
+  std::atomic<bool> started_{false};
   bool spawned_ = false;
   // Spawned tasks only, guarded by lock_ (see the file comment).
   uint8_t sched_ = kQueued;

@@ -38,6 +38,12 @@ class WorkSource {
   // woken during its step). Where nobody could take it anyway (every sibling busy), the
   // loop's own ready queue is much cheaper than a stealable queue.
   virtual void push_requeued(TaskBase* task) = 0;
+  // Owner thread, from a task awaiting `awaited` (a spawned task that was not done): a task
+  // of this loop's own migratable work that nobody has started, taken out of its queue for
+  // the caller to run at once, nested in its step. `awaited` itself if it is at hand, else
+  // the newest such task (fork-join: a child spawned after it, which it would otherwise
+  // wait behind); nullptr if there is none.
+  virtual TaskBase* take_for_await(TaskBase* awaited) = 0;
   // True once the Runtime shuts down: tasks that have not started yet are cancelled at
   // their first step instead of running.
   virtual bool shutting_down() const = 0;

@@ -16,12 +16,14 @@ using internal::TaskBase;
 // which the loop asks for migratable work.
 //
 // Invariants:
-// - Only the worker's own thread pushes to `queue_` and to `lifo_`; any thread may take.
+// - Only the worker's own thread pushes to `queue_` and to `lifo_`, and pops at the back of
+//   `queue_` (take_for_await); any thread may take from the front, or exchange the slot.
 // - A task is in at most one place: a StealableQueue, a LIFO slot, the injection queue, or a
-//   loop's ready queue. Taking it (CAS, exchange or the injection lock) is what transfers it.
+//   loop's ready queue, or it is being run by the loop that took it (also inline, by a task
+//   awaiting it). Taking it (CAS, exchange or the injection lock) is what transfers it.
 //
 // The parking protocol (no lost wake-ups). Work a loop may take from a sibling is announced
-// in a queue (a StealableQueue's tail, the injection queue's size); each worker says whether
+// in a queue (a StealableQueue's word, the injection queue's size); each worker says whether
 // its loop is parked in `park_state_`, a word on its own cache line. Two sides:
 // - A pusher writes its queue (seq_cst), then loads `num_searching_` and the siblings'
 //   `park_state_` (seq_cst, notify_if_idle). If nobody searches and a sibling is parked, it
@@ -185,6 +187,22 @@ class Runtime::Worker final : public internal::WorkSource {
     return false;
   }
 
+  TaskBase* take_for_await(TaskBase* awaited) override {
+    // The LIFO slot only if it holds `awaited`: the slot's task is otherwise the one this
+    // loop runs next anyway. A CAS, not a store: a sibling's rescue may take it meanwhile.
+    TaskBase* expected = awaited;
+    if (lifo_.load(std::memory_order_relaxed) == awaited &&
+        lifo_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) {
+      return awaited;
+    }
+    // The back of the queue: what this loop pushed last (the oldest, at the front, are what
+    // thieves take). Only unstarted tasks: a woken one goes back where it was.
+    TaskBase* task = queue_.pop_back();
+    if (task == nullptr || !task->started()) return task;
+    queue_.push(task);  // cannot fail: the pop made room, and takers only make more
+    return nullptr;
+  }
+
   void push_woken(TaskBase* task) override {
     Worker* w = t_worker;
     if (w && w->rt_ == rt_) {
@@ -249,6 +267,7 @@ class Runtime::Worker final : public internal::WorkSource {
     LoopStats s;
     EventLoop::Stats l = loop_.stats();
     s.tasks_run = l.items_run;
+    s.inline_runs = l.inline_runs;
     s.parks = l.parks;
     s.remote_wakes = l.remote_items;
     s.ready = l.ready;

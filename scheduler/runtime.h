@@ -19,6 +19,8 @@
 // Scheduling (scheduler/runtime.cc explains the invariants):
 // - A loop takes its own spawned work a slice at a time and, every kInjectionCheckInterval
 //   slices, a batch from the injection queue, so neither starves.
+// - Awaiting a spawned task that has not started runs it at once, nested in the awaiter's
+//   step (fork-join runs depth-first, as in oneTBB); see TaskBase::run_awaited_inline.
 // - A loop with nothing to run searches: it steals half of a sibling's queue, or takes a
 //   batch from the injection queue. At most half the loops search at once.
 // - A loop that finds nothing spins briefly (spin_before_park) and then parks in epoll.
@@ -76,6 +78,7 @@ class Runtime {
   // Per-loop counters, readable at any time.
   struct LoopStats {
     uint64_t tasks_run = 0;        // ready items run (task steps and callbacks)
+    uint64_t inline_runs = 0;      // spawned tasks started inline by a task awaiting them
     uint64_t steals = 0;           // steal operations that got work from a sibling
     uint64_t stolen_tasks = 0;     // tasks this loop took from siblings
     uint64_t stolen_from = 0;      // tasks siblings took from this loop

@@ -21,6 +21,7 @@
 #include "loop/socket.h"
 #include "loop/weft.h"
 #include "tests/io/io_test_util.h"
+#include "tests/sanitizers.h"
 
 using namespace std::chrono_literals;
 
@@ -30,17 +31,7 @@ namespace {
 using ::testing::HasSubstr;
 using io_test::yield_times;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+constexpr bool kSanitized = test_env::kUnderSanitizer;
 
 Socket listening(const SocketAddress& where, int backlog = 1024) {
   Socket s(where.family(), SOCK_STREAM);

@@ -10,17 +10,10 @@
 #include <vector>
 
 #include "loop/weft.h"
+#include "tests/sanitizers.h"
 
 namespace weft::internal {
 namespace {
-
-#if defined(__SANITIZE_THREAD__)
-#define WEFT_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define WEFT_TEST_TSAN 1
-#endif
-#endif
 
 TEST(FrameAllocator, EverySizeIsUsableAndAligned) {
   std::vector<std::pair<void*, size_t>> blocks;

@@ -17,22 +17,14 @@
 
 #include "loop/weft.h"
 #include "scheduler/runtime.h"
+#include "tests/sanitizers.h"
 
 using namespace std::chrono_literals;
 
 namespace weft {
 namespace {
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define WEFT_TEST_UNDER_SANITIZER 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || defined(WEFT_TEST_UNDER_SANITIZER)
-constexpr int kScale = 10;
-#else
-constexpr int kScale = 1;
-#endif
+constexpr int kScale = test_env::kSanitizerSlowdown;
 
 // The calling thread, read by a real call each time. std::this_thread::get_id() (pthread_self,
 // declared const) may be computed once per coroutine body and reused after a suspension,

@@ -1,4 +1,5 @@
 #include "scheduler/runtime.h"
+#include "tests/sanitizers.h"
 
 #include <dirent.h>
 #include <gtest/gtest.h>
@@ -18,16 +19,7 @@ using namespace std::chrono_literals;
 namespace weft {
 namespace {
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define WEFT_TEST_UNDER_SANITIZER 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || defined(WEFT_TEST_UNDER_SANITIZER)
-constexpr int kScale = 10;  // sanitizers are ~10x slower: keep the suites fast
-#else
-constexpr int kScale = 1;
-#endif
+constexpr int kScale = test_env::kSanitizerSlowdown;
 
 Coro<int> answer() { co_return 42; }
 

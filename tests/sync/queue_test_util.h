@@ -12,24 +12,11 @@
 #include "sync/queue_errors.h"
 #include "tests/sync/sync_test_util.h"
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define WEFT_QUEUE_TEST_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define WEFT_QUEUE_TEST_SANITIZED 1
-#endif
 
 namespace weft::sync_test {
 
-// Sanitizers run ~10x slower: suites divide their iteration counts by this. (Detected with
-// __has_feature too: clang defines neither __SANITIZE_THREAD__ nor THREAD_SANITIZER.)
-#ifdef WEFT_QUEUE_TEST_SANITIZED
-inline constexpr long kSanitizerSlowdown = 10;
-#else
-inline constexpr long kSanitizerSlowdown = 1;
-#endif
+// Sanitizers run ~10x slower: suites divide their iteration counts by this.
+inline constexpr long kSanitizerSlowdown = test_env::kSanitizerSlowdown;
 
 // `fallback`, unless the environment variable `name` holds a positive number.
 inline long env_or(const char* name, long fallback) {

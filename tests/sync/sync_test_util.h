@@ -12,15 +12,12 @@
 
 #include "loop/weft.h"
 #include "scheduler/run_coroutine_threadsafe.h"
+#include "tests/sanitizers.h"
 #include "tests/scheduler/loop_thread.h"
 
 namespace weft::sync_test {
 
-#if defined(__SANITIZE_THREAD__) || defined(THREAD_SANITIZER) || defined(ADDRESS_SANITIZER)
-constexpr int kScale = 10;  // sanitizers are ~10x slower: keep the suites fast
-#else
-constexpr int kScale = 1;
-#endif
+constexpr int kScale = test_env::kSanitizerSlowdown;
 
 // Runs `coro` as a task on `loop` and waits for its result from this plain thread.
 template <class T>
