@@ -64,11 +64,7 @@ void schedule_threadsafe_if_alive(EventLoop* loop, uint64_t serial, Runnable* r)
     // loop cannot go away while the item is pushed; the destructor then drains its inbox.
     std::lock_guard<std::mutex> lock(g_loops_mu);
     auto it = live_loops().find(loop);
-    if (it != live_loops().end() && it->second == serial && !loop->is_closed()) {
-      // As schedule_threadsafe, minus its discard: an item that races with close() stays in
-      // the inbox, which the loop's destructor drains on its own thread.
-      loop->inbox_.push(r);
-      loop->notify();
+    if (it != live_loops().end() && it->second == serial && loop->push_from_other_thread(r)) {
       return;
     }
   }
@@ -113,16 +109,10 @@ EventLoop::~EventLoop() {
     print_exception_context(ctx);
     std::abort();
   }
-  close();
+  close();  // shuts the inbox: nothing can be sent to the loop from here on
   if (debug_) internal::count_debug_loop(-1);
-  {
-    std::lock_guard<std::mutex> lock(internal::g_loops_mu);
-    internal::live_loops().erase(this);
-  }
-  // Items another thread sent after close().
-  internal::RunQueue late;
-  inbox_.take_all(late);
-  while (!late.empty()) late.pop_front()->discard();
+  std::lock_guard<std::mutex> lock(internal::g_loops_mu);
+  internal::live_loops().erase(this);
 }
 
 EventLoop* internal::running_loop_through_call() noexcept { return internal::t_running_loop; }
@@ -426,6 +416,12 @@ void EventLoop::close() {
     }
     if (tasks.empty() && ready_.empty() && inbox_.empty()) break;
   }
+  // Other threads may be inside schedule_threadsafe: shut the inbox, wait until they are out
+  // (a push and an eventfd write at most), then discard what they sent.
+  inbox_closed_.store(true, std::memory_order_seq_cst);
+  while (producers_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+  inbox_.take_all(ready_);
+  while (!ready_.empty()) ready_.pop_front()->discard();
   while (internal::TimerBase* t = timers_.pop_any()) t->on_dropped();
   asyncgens_.detach_all();  // their owners destroy them later, without this loop
   poller_.close();
@@ -433,13 +429,20 @@ void EventLoop::close() {
 }
 
 void EventLoop::schedule_threadsafe(Runnable* r) {
-  if (closed_.load(std::memory_order_acquire)) {
-    r->discard();  // delivery to a closed loop is dropped, not an error
-    return;
+  if (!push_from_other_thread(r)) r->discard();  // a closed loop drops it, not an error
+}
+
+bool EventLoop::push_from_other_thread(Runnable* r) {
+  // seq_cst on both sides of the gate (see close()): either close() sees this producer
+  // counted and waits for it, or this producer sees the inbox shut.
+  producers_.fetch_add(1, std::memory_order_seq_cst);
+  bool open = !inbox_closed_.load(std::memory_order_seq_cst);
+  if (open) {
+    inbox_.push(r);
+    notify();  // parking protocol, the producer side (see run_once)
   }
-  inbox_.push(r);
-  // Parking protocol, the producer side (see run_once).
-  notify();
+  producers_.fetch_sub(1, std::memory_order_release);  // the last touch of the loop
+  return open;
 }
 
 Handle EventLoop::call_soon(absl::AnyInvocable<void()> fn, const char* file, unsigned line) {

@@ -249,7 +249,9 @@ class EventLoop {
   // --- Internal: for weft's own awaitables and the scheduler. ---
   // Owning thread: queue a Runnable at the back of the ready queue.
   void schedule(internal::Runnable* r) { ready_.push_back(r); }
-  // Any thread: hand a Runnable to the loop. On a closed loop it is discarded.
+  // Any thread: hand a Runnable to the loop. On a closed (or closing) loop it is discarded.
+  // The loop must not be destroyed before the call has returned; close() waits for calls
+  // already under way, so a caller that has handed over the item may still be returning.
   void schedule_threadsafe(internal::Runnable* r);
   internal::TimerHeap& timer_heap() { return timers_; }
   // The epoll poller (FdWatch registers its descriptors here). Owning thread.
@@ -319,6 +321,9 @@ class EventLoop {
 
  private:
   friend void internal::schedule_threadsafe_if_alive(EventLoop*, uint64_t, internal::Runnable*);
+  // Any thread: pushes `r` to the inbox and wakes the loop; false (and `r` untouched) once
+  // close() has shut the inbox.
+  bool push_from_other_thread(internal::Runnable* r);
   void run_once();
   // A batch in debug or shuffle mode (event_loop_debug.cc).
   void run_batch_checked(size_t n);
@@ -367,6 +372,14 @@ class EventLoop {
   std::atomic<bool> parked_{false};
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> closed_{false};
+  // The inbox's gate (push_from_other_thread, close): a producer counts itself in
+  // `producers_` before it reads `inbox_closed_`, and out after its last touch of the loop;
+  // close() sets `inbox_closed_`, then waits for `producers_` to drain before it discards the
+  // inbox and closes the eventfd. Without it, a thread that had pushed (and so let the loop
+  // finish and close) could still be writing the eventfd, or reading `parked_`, of a closed
+  // or destroyed loop.
+  std::atomic<bool> inbox_closed_{false};
+  std::atomic<uint32_t> producers_{0};
   std::atomic<bool> running_{false};
   bool stopping_ = false;
   bool debug_;

@@ -199,12 +199,15 @@ bool TaskBase::run_awaited_inline(TaskBase& awaiter, TaskBase& awaited) {
   }
   // Started is a hint here (another loop may be starting it): at worst this runs a few more
   // of this loop's own tasks before the awaiter suspends, which the loop would run anyway.
+  bool ran = false;
   while (!awaited.started() && loop->spend_inline_run()) {
     TaskBase* task = source->take_for_await(&awaited);
     if (task == nullptr) break;
     task->run();  // its first step; it saves and restores the current task
+    ran = true;
   }
   loop->leave_inline_runs();
+  if (!ran) return false;  // `awaited` is elsewhere: await it as usual
   // The watchdog's view of the step is the awaiter's again.
   loop->publish_task_step(awaiter.id_, awaiter.site_function_);
   if (awaiter.cold_) [[unlikely]] loop->publish_step_name(awaiter.cold_->name);

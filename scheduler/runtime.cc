@@ -594,7 +594,9 @@ void Runtime::shutdown() {
   std::vector<TaskBase*> left;
   for (auto& w : workers_) w->drain(left);
   std::array<TaskBase*, 64> got;
-  while (size_t n = injection_.pull(got.data(), got.size())) left.insert(left.end(), got.begin(), got.begin() + n);
+  while (size_t n = injection_.pull(got.data(), got.size())) {
+    left.insert(left.end(), got.begin(), got.begin() + n);
+  }
   for (TaskBase* t : left) t->discard();
   for (auto& w : workers_) w->loop().close();
   shut_down_ = true;

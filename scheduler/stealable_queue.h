@@ -103,12 +103,13 @@ class StealableQueue {
   // Layout of the word, low bits first: head (32), length (9: 0..256), generation (23).
   static constexpr int kLengthShift = 32;
   static constexpr int kGenerationShift = 41;
+  static constexpr uint32_t kLengthMask = (1u << (kGenerationShift - kLengthShift)) - 1;
   static constexpr uint64_t kLengthOne = uint64_t{1} << kLengthShift;
-  static_assert(kCapacity < (1u << (kGenerationShift - kLengthShift)), "length field too small");
+  static_assert(kCapacity <= kLengthMask, "length field too small");
 
   static uint32_t head(uint64_t w) { return static_cast<uint32_t>(w); }
   static uint32_t length(uint64_t w) {
-    return static_cast<uint32_t>(w >> kLengthShift) & ((1u << (kGenerationShift - kLengthShift)) - 1);
+    return static_cast<uint32_t>(w >> kLengthShift) & kLengthMask;
   }
   static uint64_t generation(uint64_t w) { return w >> kGenerationShift; }
   static uint64_t pack(uint32_t head, uint32_t len, uint64_t gen) {
