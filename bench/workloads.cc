@@ -59,6 +59,11 @@ long fib_value(int n) {
   for (int i = 0; i < n; ++i) b = std::exchange(a, b) + b;
   return a;
 }
+// The tasks fib(n) spawns: every call but the root's is one, and fib(n) makes
+// 2 fib(n + 1) - 1 calls. Counted, not measured: a shared counter bumped by every call cost
+// a cache-line transfer per call between the loops (a third of W5's time on two loops, for
+// weft and oneTBB alike, and it shared its line with a flag every weft task reads).
+long fib_tasks(int n) { return 2 * fib_value(n + 1) - 2; }
 
 // 1,000,000 leaves at scale 1; a power of 10 (the tree is 10-ary) nearest to scale x that.
 long skynet_leaves() {
@@ -102,6 +107,26 @@ weft::RuntimeOptions runtime_options() {
     options.spin_before_park = std::chrono::microseconds(std::atol(us));
   }
   return options;
+}
+
+// With WEFT_BENCH_STATS set, the per-loop counters of `rt` go to stderr after a workload
+// (how much was stolen, run inline, parked): the first thing to look at when a workload does
+// not scale from one loop to two.
+void print_stats(const weft::Runtime& rt) {
+  if (std::getenv("WEFT_BENCH_STATS") == nullptr) return;
+  std::vector<weft::Runtime::LoopStats> all = rt.stats();
+  for (size_t i = 0; i < all.size(); ++i) {
+    const auto& s = all[i];
+    std::fprintf(stderr,
+                 "loop %zu: tasks_run=%lu inline_runs=%lu steals=%lu stolen_tasks=%lu "
+                 "stolen_from=%lu parks=%lu remote_wakes=%lu wakes_sent=%lu "
+                 "injection_pulls=%lu\n",
+                 i, (unsigned long)s.tasks_run, (unsigned long)s.inline_runs,
+                 (unsigned long)s.steals, (unsigned long)s.stolen_tasks,
+                 (unsigned long)s.stolen_from, (unsigned long)s.parks,
+                 (unsigned long)s.remote_wakes, (unsigned long)s.wakes_sent,
+                 (unsigned long)s.injection_pulls);
+  }
 }
 
 // Signals a waiting task on `loop` once `remaining` reaches zero, from any thread.
@@ -169,6 +194,7 @@ void weft_w1(bool remote) {
     rt.block_on(wait());
     secs = now_s() - t0;
   }
+  print_stats(rt);
   result("weft", remote ? "spawn_many_remote" : "spawn_many",
          fmt("tasks_per_s=%.0f", n / secs));
 }
@@ -192,6 +218,7 @@ void weft_w2() {
   int yields = 1000;
   weft::Runtime rt(runtime_options());
   double secs = rt.block_on(w2_yield_many(tasks, yields));
+  print_stats(rt);
   result("weft", "yield_many", fmt("yields_per_s=%.0f", tasks * yields / secs));
 }
 
@@ -250,6 +277,7 @@ void weft_w3(bool xthread) {
     co_return now_s() - t0;
   };
   double secs = rt.block_on(main());
+  print_stats(rt);
   result("weft", xthread ? "ping_pong_xthread" : "ping_pong_local",
          fmt("ns_per_rtt=%.1f", secs * 1e9 / rounds));
 }
@@ -275,13 +303,11 @@ void weft_w4() {
   long hops = scaled(1000000);
   weft::Runtime rt(runtime_options());
   double secs = rt.block_on(w4_chained(hops));
+  print_stats(rt);
   result("weft", "chained_spawn", fmt("ns_per_hop=%.1f", secs * 1e9 / hops));
 }
 
-std::atomic<long> g_tasks{0};
-
 weft::Coro<long> fib(int n) {
-  g_tasks.fetch_add(1, std::memory_order_relaxed);
   if (n < 2) co_return n;
   weft::Task<long> a = weft::spawn(fib(n - 1));
   weft::Task<long> b = weft::spawn(fib(n - 2));
@@ -301,8 +327,9 @@ void weft_w5() {
     co_return secs;
   };
   double secs = rt.block_on(main());
+  print_stats(rt);
   result("weft", "fib_fork_join",
-         fmt("seconds=%.4f", secs) + fmt(" tasks_per_s=%.0f", (g_tasks.load() - 1) / secs));
+         fmt("seconds=%.4f", secs) + fmt(" tasks_per_s=%.0f", fib_tasks(n) / secs));
 }
 
 weft::Coro<void> sleeper(weft::Duration d, Countdown& c) {
@@ -404,6 +431,7 @@ void weft_w10() {
     co_return secs;
   };
   double secs = rt.block_on(main());
+  print_stats(rt);
   result("weft", "skynet", fmt("seconds=%.4f", secs));
 }
 
@@ -459,7 +487,6 @@ void tbb_w4() {
 }
 
 long tbb_fib(int n) {
-  g_tasks.fetch_add(1, std::memory_order_relaxed);
   if (n < 2) return n;
   long x = 0, y = 0;
   tbb::task_group tg;
@@ -480,7 +507,7 @@ void tbb_w5() {
     if (v != fib_value(n)) std::fprintf(stderr, "fib(%d) = %ld, wrong\n", n, v);
   });
   result("onetbb", "fib_fork_join",
-         fmt("seconds=%.4f", secs) + fmt(" tasks_per_s=%.0f", g_tasks.load() / secs));
+         fmt("seconds=%.4f", secs) + fmt(" tasks_per_s=%.0f", fib_tasks(fib_n()) / secs));
 }
 
 long tbb_skynet(long num, long size, long div) {

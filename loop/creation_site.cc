@@ -76,7 +76,7 @@ std::vector<std::pair<void*, std::string>> user_frames(void* const* pc, int n,
 
 std::string CallSite::to_string() const { return absl::StrFormat("%s:%d", file, line); }
 
-std::atomic<int> g_debug_reasons{0};
+alignas(64) std::atomic<int> g_debug_reasons{0};
 
 void count_debug_loop(int delta) { g_debug_reasons.fetch_add(delta, std::memory_order_relaxed); }
 

@@ -30,7 +30,9 @@ struct CallSite {
 
 // Non-zero while some loop is in debug mode (or WEFT_DEBUG=1, counted from the first time
 // the environment is read: the first EventLoop, at the latest): Coro creation stacks may be
-// captured.
+// captured. Read by every coroutine's creation, so it has a cache line of its own: beside a
+// counter that two loops write (W5's old task counter, placed there by the linker) every
+// Coro creation waited for a cache-line transfer.
 extern std::atomic<int> g_debug_reasons;
 // An EventLoop entering (+1) or leaving (-1) debug mode.
 void count_debug_loop(int delta);

@@ -12,6 +12,16 @@
 // CancelledError when it resumes, so the request is never lost even if the future completes
 // first (asyncio lets an awaited task that swallows the cancellation win; across threads we
 // cannot know in time, and losing a cancellation is the worse error).
+//
+// References. Awaiting a named handle (`co_await t`, an lvalue) borrows the handle's
+// reference for as long as nothing else can run on this thread: the handle outlives the
+// co_await expression, so a future that is already done costs no reference count at all
+// (skynet, W10: nine awaits in ten; each count is an atomic read-modify-write). The awaiter
+// takes a reference of its own in await_suspend, before anything else runs (a nested
+// fork-join step, or other tasks while it is suspended) that could drop the handle, e.g.
+// `co_await member` with the member reassigned meanwhile. An rvalue handle may be a
+// temporary that dies before the awaiter does (`return make_future().operator co_await();`
+// in a user's awaitable), so awaiting one takes the reference at once.
 #ifndef WEFT_LOOP_FUTURE_AWAITER_H_
 #define WEFT_LOOP_FUTURE_AWAITER_H_
 
@@ -46,14 +56,22 @@ std::string describe_awaited(const FutureBase* future);
 template <class State, class T, bool kMove>
 class FutureAwaiter final : public WaitCanceller {
  public:
-  explicit FutureAwaiter(State* state) : state_(state) { state_->ref(); }
+  // Awaiting an lvalue borrows the handle's reference until await_suspend (see the file
+  // comment).
+  explicit FutureAwaiter(State* state) : state_(state) {
+    if constexpr (kMove) {
+      state_->ref();
+      owns_ref_ = true;
+    }
+  }
   FutureAwaiter(FutureAwaiter&& other) noexcept
       : state_(std::exchange(other.state_, nullptr)),
         task_(std::exchange(other.task_, nullptr)),
-        remote_(other.remote_) {}
+        remote_(other.remote_),
+        owns_ref_(std::exchange(other.owns_ref_, false)) {}
   FutureAwaiter(const FutureAwaiter&) = delete;
   ~FutureAwaiter() {
-    if (!state_) return;
+    if (!owns_ref_) return;
     // The awaiting frame is being destroyed while suspended (its task was abandoned).
     if (task_ && !remote_ && !state_->done()) state_->remove_waiter(task_);
     state_->unref();
@@ -63,6 +81,11 @@ class FutureAwaiter final : public WaitCanceller {
   bool await_suspend(TaskBase& task) {
     if (static_cast<FutureBase*>(state_) == static_cast<FutureBase*>(&task)) {
       throw_self_await(task);
+    }
+    // From here on other code may run on this thread before await_resume.
+    if (!owns_ref_) {
+      state_->ref();
+      owns_ref_ = true;
     }
     if constexpr (std::is_base_of_v<TaskBase, State>) {
       // Fork-join: an awaited spawned task that has not started runs here and now.
@@ -107,6 +130,7 @@ class FutureAwaiter final : public WaitCanceller {
   State* state_;
   TaskBase* task_ = nullptr;
   bool remote_ = false;
+  bool owns_ref_ = false;  // at once for an rvalue, else in await_suspend
 };
 
 }  // namespace weft::internal

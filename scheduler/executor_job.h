@@ -104,7 +104,11 @@ class ExecutorJob {
 
   void complete() noexcept;
   void unref() {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    // The sole owner skips the read-modify-write (as FutureBase::unref).
+    if (refs_.load(std::memory_order_acquire) == 1 ||
+        refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      delete this;
+    }
   }
 
   std::atomic<uint32_t> refs_{2};

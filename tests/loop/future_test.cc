@@ -403,5 +403,47 @@ TEST(FutureReports, FutureOutlivingItsLoopReportsSafely) {
               HasSubstr("Future exception was never retrieved"));
 }
 
+// `co_await holder.f` borrows holder.f's reference until it suspends (future_awaiter.h). Here
+// the handle is dropped while the task is suspended, after the future completed: the awaiter's
+// own reference is then the last, and await_resume must still find the value (ASan reports a
+// use after free otherwise).
+struct FutureHolder {
+  Future<std::string> f;
+};
+
+Coro<std::string> await_member(FutureHolder& holder) { co_return co_await holder.f; }
+
+TEST(Future, AwaitingAMemberSurvivesTheMemberBeingReassigned) {
+  EventLoop loop;
+  FutureHolder holder{loop.create_future<std::string>()};
+  auto main = [](EventLoop& loop, FutureHolder& holder) -> Coro<std::string> {
+    Task<std::string> waiter = loop.create_task(await_member(holder));
+    co_await sleep(0s);  // the waiter is now suspended on holder.f
+    holder.f.set_result("still here");
+    holder.f = Future<std::string>();  // the waiter's reference is the last
+    co_return co_await waiter;
+  };
+  EXPECT_EQ(loop.run_until_complete(main(loop, holder)), "still here");
+}
+
+// Awaiting a temporary takes a reference at once: the temporary may be gone before the
+// awaiter is (an awaitable that returns `make_future().operator co_await()`).
+struct CompletedFutureAwaitable {
+  EventLoop* loop;
+  auto operator co_await() const {
+    Future<int> f = loop->create_future<int>();
+    f.set_result(11);
+    return std::move(f).operator co_await();
+  }
+};
+
+TEST(Future, AnAwaiterOutlivingItsTemporaryHandleKeepsTheFuture) {
+  EventLoop loop;
+  auto main = [](EventLoop& loop) -> Coro<int> {
+    co_return co_await CompletedFutureAwaitable{&loop};
+  };
+  EXPECT_EQ(loop.run_until_complete(main(loop)), 11);
+}
+
 }  // namespace
 }  // namespace weft

@@ -207,5 +207,30 @@ TEST(ForkJoinTest, SkynetOnTwoLoopsIsRight) {
   }
 }
 
+// The awaited child runs nested in the awaiter's co_await and, finishing there, leaves its
+// loop's task list (dropping the list's reference). If it also drops the handle the parent
+// awaits through, the awaiter's own reference (taken before the nested run) is the last one.
+struct ChildHolder {
+  Task<int> child;
+};
+
+Coro<int> drop_own_handle(ChildHolder& holder) {
+  holder.child = Task<int>();
+  co_return 5;
+}
+
+Coro<int> await_held_child(ChildHolder& holder) {
+  holder.child = spawn(drop_own_handle(holder));
+  co_return co_await holder.child;
+}
+
+TEST(ForkJoinTest, AChildThatDropsTheHandleItIsAwaitedThroughStillDeliversItsResult) {
+  Runtime rt({.threads = 1});
+  ChildHolder holder;
+  EXPECT_EQ(rt.block_on(await_held_child(holder)), 5);
+  EXPECT_EQ(inline_runs(rt), 1u);
+  EXPECT_FALSE(holder.child);
+}
+
 }  // namespace
 }  // namespace weft

@@ -8,7 +8,7 @@
 //! `RESULT tokio <workload> <metric>=<value> ...` like bench/workloads.cc.
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -221,11 +221,15 @@ fn chained_spawn() -> String {
     format!("ns_per_hop={:.1}", secs * 1e9 / hops as f64)
 }
 
-static FIB_TASKS: AtomicI64 = AtomicI64::new(0);
+/// The tasks fib(n) spawns (every call but the root): 2 fib(n+1) - 2, counted rather than
+/// bumped on a shared counter, whose cache-line transfers dominated the workload
+/// (bench/workloads.cc, fib_tasks).
+fn fib_tasks(n: u32) -> u64 {
+    2 * fib_value(n + 1) - 2
+}
 
 fn fib(n: u32) -> Pin<Box<dyn Future<Output = u64> + Send>> {
     Box::pin(async move {
-        FIB_TASKS.fetch_add(1, Ordering::Relaxed);
         if n < 2 {
             return n as u64;
         }
@@ -243,7 +247,7 @@ fn fib_fork_join() -> String {
         (v, t0.elapsed().as_secs_f64())
     });
     assert_eq!(v, fib_value(n));
-    let tasks = FIB_TASKS.load(Ordering::Relaxed) - 1;
+    let tasks = fib_tasks(n);
     format!("seconds={:.4} tasks_per_s={:.0}", secs, tasks as f64 / secs)
 }
 
