@@ -241,7 +241,7 @@ void deliver(Side& to, long v) {
 weft::Coro<void> player(Side& me, Side& peer, long rounds, bool serve) {
   if (serve) deliver(peer, 0);
   for (long i = 0; i < rounds; ++i) {
-    long v = co_await weft::Future<long>(me.inbox);
+    long v = co_await me.inbox;  // by name, as the peers do (no copy of the handle)
     me.inbox = me.loop->create_future<long>();
     if (!serve || i + 1 < rounds) deliver(peer, v + 1);
   }

@@ -34,7 +34,9 @@
 // it (WorkSource::push_woken); kRunning -> `notified_`, and the loop ending the step pushes it
 // (so a task never runs on two threads at once); kQueued -> nothing (already on its way). A
 // wake from inside the task's own step (a yield) sets `self_notified_` without the lock: only
-// the stepping thread reads it, at the step's end.
+// the stepping thread reads it, at the step's end. When such a yield requeues the task on its
+// own loop's ready queue (every sibling busy, so nobody could take it from a stealable queue),
+// the task stays kRunning between the two steps and neither takes the lock (step_kept_).
 // A step starts by setting loop() to the loop that took the task: a task's loop-bound state
 // (timers, fd watches, the wait it registered) is registered during a step on that step's
 // loop, and only touched there. cancel() acts only where that is safe: on a queued task it
@@ -270,6 +272,7 @@ class TaskBase : public FutureBase, public Runnable {
   uint8_t sched_ = kQueued;
   bool notified_ = false;      // woken while kRunning: queue again when the step ends
   bool self_notified_ = false;  // woken by its own step; the stepping thread's alone
+  bool step_kept_ = false;  // requeued by a yield without leaving kRunning (end_step_spawned)
   bool release_pending_ = false;  // finished away from home, posted there to leave the list
   bool pinned_ = false;  // written under lock_ by the task's own step (see pin_to_loop)
 };

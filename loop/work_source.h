@@ -38,6 +38,10 @@ class WorkSource {
   // woken during its step). Where nobody could take it anyway (every sibling busy), the
   // loop's own ready queue is much cheaper than a stealable queue.
   virtual void push_requeued(TaskBase* task) = 0;
+  // Owner thread: whether push_requeued would keep the task on this loop's ready queue now
+  // (every sibling busy). TaskBase uses it to requeue a yielding task without leaving its
+  // step state (TaskBase::end_step_spawned).
+  virtual bool requeues_here() const = 0;
   // Owner thread, from a task awaiting `awaited` (a spawned task that was not done): a task
   // of this loop's own migratable work that nobody has started, taken out of its queue for
   // the caller to run at once, nested in its step. `awaited` itself if it is at hand, else

@@ -214,13 +214,17 @@ class Runtime::Worker final : public internal::WorkSource {
   }
 
   void push_requeued(TaskBase* task) override {
-    // Relaxed: a hint. A sibling that parks just after this read misses nothing: the task
-    // runs here soon, and whatever this loop queues next goes through push_to_queue again.
-    if (rt_->num_searching_.load(std::memory_order_relaxed) == 0 && !sibling_idle()) {
+    if (requeues_here()) {
       loop_.schedule(task);
     } else {
       push_to_queue(task);
     }
+  }
+
+  bool requeues_here() const override {
+    // Relaxed: a hint. A sibling that parks just after this read misses nothing: the task
+    // runs here soon, and whatever this loop queues next goes through push_to_queue again.
+    return rt_->num_searching_.load(std::memory_order_relaxed) == 0 && !sibling_idle();
   }
 
   // Whether a sibling is parked (a hint: relaxed loads).

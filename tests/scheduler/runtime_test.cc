@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -241,6 +242,47 @@ TEST(RuntimeTest, CancelASpawnedTaskFromAnotherLoop) {
     co_return t.cancelled() && cleaned.load();
   };
   EXPECT_TRUE(rt.block_on(main()));
+}
+
+// A spawned task that yields where no sibling could take it (here: it has none) goes back to
+// its loop's ready queue without leaving its step state (TaskBase::end_step_spawned). It
+// still takes turns with the loop's other tasks, and a cancel() from another task of the
+// loop is delivered at its very next resumption, once.
+Coro<int> yield_until_cancelled(std::vector<int>& log, int id) {
+  int steps = 0;
+  try {
+    for (;;) {
+      log.push_back(id);
+      ++steps;
+      co_await sleep(0s);
+    }
+  } catch (const CancelledError&) {
+  }
+  co_await sleep(0s);  // clean-up may yield too
+  co_return steps;
+}
+
+TEST(RuntimeTest, AYieldKeptOnItsLoopTakesTurnsAndTakesACancelAtItsNextResumption) {
+  Runtime rt({.threads = 1});
+  auto main = []() -> Coro<void> {
+    std::vector<int> log;
+    Task<int> a = spawn(yield_until_cancelled(log, 1));
+    Task<int> b = spawn(yield_until_cancelled(log, 2));
+    while (log.size() < 20) co_await sleep(0s);
+    a.cancel("a");
+    b.cancel("b");
+    const auto ran = [&log](int id) { return std::count(log.begin(), log.end(), id); };
+    const long a_steps = ran(1), b_steps = ran(2);
+    EXPECT_EQ(co_await a, a_steps);  // no step after the cancel reached the loop body
+    EXPECT_EQ(co_await b, b_steps);
+    EXPECT_FALSE(a.cancelled());  // each swallowed its cancellation
+    // Turns: once both are in the ready queue, neither runs twice in a row. (Before that a
+    // task may: `a` waits in the stealable queue, read once the ready queue is empty.)
+    size_t both = std::find(log.begin(), log.end(), log[0] == 1 ? 2 : 1) - log.begin();
+    EXPECT_LT(both, log.size());
+    for (size_t i = both + 1; i < log.size(); ++i) EXPECT_NE(log[i], log[i - 1]) << "at " << i;
+  };
+  rt.block_on(main());
 }
 
 TEST(RuntimeTest, CancelBeforeStartNeverRuns) {
