@@ -172,7 +172,11 @@ void TaskBase::run() {
   } else if (spawned_) {
     // A step kept by the previous one (a yield requeued here, still kRunning) needs no
     // transition: only this loop can be running it.
-    if (!std::exchange(step_kept_, false)) begin_step_spawned(t_running_loop);
+    if (step_flags_ & kStepKept) {
+      step_flags_ &= ~kStepKept;
+    } else {
+      begin_step_spawned(t_running_loop);
+    }
   }
   waiting_on_ = nullptr;
   EventLoop* loop = this->loop();
@@ -229,18 +233,19 @@ void TaskBase::begin_step_spawned(EventLoop* here) {
 void TaskBase::end_step_spawned() {
   loop()->forget_step_name(id_);  // from here on another loop may run (and free) the task
   // Read before the task can be queued: from then on another loop may run it.
-  bool woke_itself = std::exchange(self_notified_, false);
+  bool woke_itself = step_flags_ & kSelfNotified;
+  step_flags_ &= ~kSelfNotified;
   EventLoop* here = loop();
   if (woke_itself && waiting_on_ == nullptr &&
       (pinned_ || here->work_source()->requeues_here())) {
     // A yield (sleep(0)) that goes to this loop's own ready queue, where no other loop can
     // take it: the task stays kRunning, as if its step went on, and the next step starts
-    // without the lock (run: step_kept_). Two lock round trips fewer per yield (W2). What
+    // without the lock (run: kStepKept). Two lock round trips fewer per yield (W2). What
     // others see is what they see during a step: a wake from elsewhere sets notified_ (none
     // is due: a yielding task waits on nothing), a cancel from another thread is posted to
     // this loop and, arriving here while the task is kRunning, is delivered as inside its
     // step (at the next resumption). pinned_ is written only by the task's own steps.
-    step_kept_ = true;
+    step_flags_ |= kStepKept;
     here->schedule(this);
     return;
   }
@@ -268,7 +273,7 @@ void TaskBase::wake_spawned() {
   if (current_task_or_null() == this) {
     // Woken by its own step (sleep(0), a yield): only this thread touches the task until the
     // step ends, and the step's end queues it. No lock: a yield takes two instead of three.
-    self_notified_ = true;
+    step_flags_ |= kSelfNotified;
     return;
   }
   bool pinned;
