@@ -31,6 +31,7 @@
 #include "absl/functional/any_invocable.h"
 #include "loop/creation_site.h"
 #include "loop/frame_allocator.h"
+#include "loop/ref_count.h"
 #include "loop/spin_lock.h"
 
 namespace weft {
@@ -56,11 +57,7 @@ class FutureBase : public UsesFrameAllocator {
 
   void ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void unref() {
-    // The sole owner may skip the read-modify-write (6 ns on this VM, a fifth of a
-    // ping-pong round trip): no other thread holds a reference with which to change the
-    // count. Acquire pairs with the release of the other owners' earlier decrements.
-    if (refs_.load(std::memory_order_acquire) == 1 ||
-        refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    if (drop_ref(refs_)) {
       on_last_unref();
       delete this;
     }

@@ -24,6 +24,7 @@
 #include "loop/clock.h"
 #include "loop/creation_site.h"
 #include "loop/frame_allocator.h"
+#include "loop/ref_count.h"
 #include "loop/runnable.h"
 #include "loop/timer_heap.h"
 
@@ -45,11 +46,7 @@ class CallbackNode : public Runnable, public UsesFrameAllocator {
 
   void ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void unref() {
-    // The sole owner may skip the read-modify-write: nobody else can observe the count.
-    if (refs_.load(std::memory_order_acquire) == 1 ||
-        refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      delete this;
-    }
+    if (drop_ref(refs_)) delete this;
   }
 
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }

@@ -41,6 +41,7 @@
 #include <cstdint>
 #include <exception>
 
+#include "loop/ref_count.h"
 #include "loop/runnable.h"
 
 namespace weft {
@@ -104,11 +105,7 @@ class ExecutorJob {
 
   void complete() noexcept;
   void unref() {
-    // The sole owner skips the read-modify-write (as FutureBase::unref).
-    if (refs_.load(std::memory_order_acquire) == 1 ||
-        refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      delete this;
-    }
+    if (internal::drop_ref(refs_)) delete this;
   }
 
   std::atomic<uint32_t> refs_{2};
