@@ -353,6 +353,7 @@ void weft_w6() {
   double cpu0 = cpu_s();
   double secs = rt.block_on(main());
   double cpu = cpu_s() - cpu0;
+  print_stats(rt);
   result("weft", "timers",
          fmt("overhead_ms=%.2f", (secs - 0.100) * 1e3) + fmt(" cpu_s=%.3f", cpu));
 }

@@ -27,10 +27,10 @@ class DeferredTimer::Node final : public Runnable {
 };
 
 void DeferredTimer::arm(EventLoop* loop, TimePoint when) {
-  pin_current_task();  // the timer lives in this loop's heap
+  pin_current_task();  // the timer lives in this loop's timer queue
   disarm();
   loop_ = loop;
-  loop->timer_heap().push(this, when);
+  loop->timer_queue().push(this, when);
 }
 
 void DeferredTimer::fire_soon(EventLoop* loop) {
@@ -41,7 +41,7 @@ void DeferredTimer::fire_soon(EventLoop* loop) {
 }
 
 void DeferredTimer::disarm() {
-  if (in_heap()) loop_->timer_heap().remove(this);
+  if (scheduled()) loop_->timer_queue().remove(this);
   if (queued_) {
     queued_->disconnect();
     queued_ = nullptr;

@@ -13,7 +13,7 @@
 
 #include "loop/clock.h"
 #include "loop/runnable.h"
-#include "loop/timer_heap.h"
+#include "loop/timer_queue.h"
 
 namespace weft {
 
@@ -32,9 +32,9 @@ class DeferredTimer : private TimerBase {
   // Expires at once: on_expire() runs from the ready queue, after what is already there
   // (asyncio's call_soon). Disarms first.
   void fire_soon(EventLoop* loop);
-  // No expiry from now on, whether still in the timer heap or already queued.
+  // No expiry from now on, whether still in the timer queue or already queued.
   void disarm();
-  bool armed() const { return in_heap() || queued_ != nullptr; }
+  bool armed() const { return scheduled() || queued_ != nullptr; }
 
  protected:
   DeferredTimer() = default;

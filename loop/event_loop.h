@@ -47,7 +47,7 @@
 #include "loop/poller.h"
 #include "loop/runnable.h"
 #include "loop/task_name.h"
-#include "loop/timer_heap.h"
+#include "loop/timer_queue.h"
 #include "loop/work_source.h"
 
 namespace weft {
@@ -253,7 +253,7 @@ class EventLoop {
   // The loop must not be destroyed before the call has returned; close() waits for calls
   // already under way, so a caller that has handed over the item may still be returning.
   void schedule_threadsafe(internal::Runnable* r);
-  internal::TimerHeap& timer_heap() { return timers_; }
+  internal::TimerQueue& timer_queue() { return timers_; }
   // The epoll poller (FdWatch registers its descriptors here). Owning thread.
   internal::Poller& poller() { return poller_; }
   // Async generators started on this loop and not finished (for weft::run's shutdown).
@@ -363,7 +363,7 @@ class EventLoop {
 
   internal::RunQueue ready_;
   internal::Inbox inbox_;
-  internal::TimerHeap timers_;
+  internal::TimerQueue timers_;
   internal::AsyncGenRegistry asyncgens_;
   internal::Poller poller_;
   // The parking protocol (see run_once): `parked_` is set before the loop may block in

@@ -52,14 +52,14 @@ void TimerHandle::cancel() {
     return;
   }
   if (here == loop || (here == nullptr && !loop->is_running())) {
-    // The heap held a reference; the node may already have moved to the ready queue, in
+    // The timer queue held a reference; the node may already have moved to the ready queue, in
     // which case the ready queue's run() drops that reference after skipping it.
-    if (loop->timer_heap().remove(t)) t->unref();
+    if (loop->timer_queue().remove(t)) t->unref();
   } else if (!loop->is_closed()) {
     t->ref();
     try {
       loop->call_soon_threadsafe([t] {
-        if (t->loop()->timer_heap().remove(t)) t->unref();
+        if (t->loop()->timer_queue().remove(t)) t->unref();
         t->unref();
       });
     } catch (const RuntimeError&) {

@@ -26,7 +26,7 @@
 #include "loop/frame_allocator.h"
 #include "loop/ref_count.h"
 #include "loop/runnable.h"
-#include "loop/timer_heap.h"
+#include "loop/timer_queue.h"
 
 namespace weft {
 
@@ -36,7 +36,7 @@ namespace internal {
 
 // A scheduled callback. It is its own ready-queue node (Runnable) so that call_soon never
 // allocates more than this one object (from FrameAllocator). Reference counted: one
-// reference for each queue (ready queue, timer heap, fd table) that holds it, one for each
+// reference for each queue (ready queue, timer queue, fd table) that holds it, one for each
 // Handle.
 class CallbackNode : public Runnable, public UsesFrameAllocator {
  public:
@@ -74,7 +74,7 @@ class CallbackNode : public Runnable, public UsesFrameAllocator {
   absl::AnyInvocable<void()> fn_;
 };
 
-// A callback with a deadline: it sits in the loop's timer heap until due, then moves to the
+// A callback with a deadline: it sits in the loop's timer queue until due, then moves to the
 // ready queue.
 class TimerCallbackNode : public CallbackNode, public TimerBase {
  public:

@@ -7,7 +7,7 @@ namespace weft::internal {
 
 SleepAwaiter::~SleepAwaiter() {
   // The frame is going away while the timer is armed (its task was abandoned).
-  if (in_heap()) task_->loop()->timer_heap().remove(this);
+  if (scheduled()) task_->loop()->timer_queue().remove(this);
   if (task_) delete cancel_msg_;
 }
 
@@ -21,12 +21,12 @@ void SleepAwaiter::await_suspend(TaskBase& task) {
     task.wake();
     return;
   }
-  loop->timer_heap().push(this, loop->time() + delay);
+  loop->timer_queue().push(this, loop->time() + delay);
   task.set_waiting_on(this);
 }
 
 std::string SleepAwaiter::describe_wait() const {
-  if (!in_heap()) return "sleep (due: waking up)";
+  if (!scheduled()) return "sleep (due: waking up)";
   auto left = std::chrono::duration<double>(deadline() - task_->loop()->time());
   return absl::StrFormat("sleep (due in %.3f s)", left.count());
 }
@@ -34,8 +34,8 @@ std::string SleepAwaiter::describe_wait() const {
 void SleepAwaiter::on_due() { task_->wake_from_wait(); }
 
 bool SleepAwaiter::cancel_wait(const std::string& msg) {
-  // Not in the heap: the timer fired and already woke the task.
-  if (!task_->loop()->timer_heap().remove(this)) return false;
+  // Not scheduled: the timer fired and already woke the task.
+  if (!task_->loop()->timer_queue().remove(this)) return false;
   // The sleep raises CancelledError itself, even if uncancel() withdraws the task's pending
   // request meanwhile (asyncio 3.12/3.13 do the same).
   cancel_msg_ = new std::string(msg);

@@ -17,7 +17,7 @@
 #include "loop/clock.h"
 #include "loop/errors.h"
 #include "loop/task_base.h"
-#include "loop/timer_heap.h"
+#include "loop/timer_queue.h"
 
 namespace weft {
 namespace internal {

@@ -495,7 +495,7 @@ TEST(EventLoopCallLater, TimersRunInDelayOrder) {
   loop.run_forever();
   EXPECT_THAT(log, ElementsAre(1, 2, 3));
   EXPECT_FALSE(last.cancelled());
-  EXPECT_EQ(loop.timer_heap().size(), 1u);  // the hour-long timer is still pending
+  EXPECT_EQ(loop.timer_queue().size(), 1u);  // the hour-long timer is still pending
   last.cancel();
 }
 
@@ -517,10 +517,10 @@ TEST(EventLoopCallLater, ReturnsACancellableTimerHandle) {
   TimerHandle keep = loop.call_later(1ms, [&] { log.push_back(1); });
   TimerHandle drop = loop.call_later(2ms, [&] { log.push_back(2); });
   loop.call_later(3ms, [&] { loop.stop(); });
-  EXPECT_EQ(loop.timer_heap().size(), 3u);
+  EXPECT_EQ(loop.timer_queue().size(), 3u);
   drop.cancel();
   EXPECT_TRUE(drop.cancelled());
-  EXPECT_EQ(loop.timer_heap().size(), 2u);  // removed at once, not left as a tombstone
+  EXPECT_EQ(loop.timer_queue().size(), 2u);  // removed at once, not left as a tombstone
   loop.run_forever();
   EXPECT_THAT(log, ElementsAre(1));
   EXPECT_FALSE(keep.cancelled());

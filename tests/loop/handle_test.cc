@@ -85,13 +85,13 @@ TEST(TimerHandle, CancelRemovesTheTimerAtOnce) {
   EventLoop loop;
   auto owned = std::make_shared<int>(0);
   TimerHandle h = loop.call_later(1h, [owned] {});
-  EXPECT_EQ(loop.timer_heap().size(), 1u);
+  EXPECT_EQ(loop.timer_queue().size(), 1u);
   EXPECT_EQ(owned.use_count(), 2);
   h.cancel();
   EXPECT_TRUE(h.cancelled());
-  EXPECT_EQ(loop.timer_heap().size(), 0u);
+  EXPECT_EQ(loop.timer_queue().size(), 0u);
   h.cancel();  // idempotent
-  EXPECT_EQ(loop.timer_heap().size(), 0u);
+  EXPECT_EQ(loop.timer_queue().size(), 0u);
 }
 
 TEST(TimerHandle, CancelFromACallbackPreventsTheTimer) {
@@ -141,7 +141,7 @@ TEST(TimerHandle, CancelFromAnotherThreadWhileTheLoopRuns) {
   canceller.join();
   EXPECT_TRUE(h.cancelled());
   EXPECT_FALSE(fired);
-  EXPECT_EQ(loop.timer_heap().size(), 0u);
+  EXPECT_EQ(loop.timer_queue().size(), 0u);
 }
 
 TEST(TimerHandle, CancelFromAnotherThreadWhileTheLoopIsNotRunning) {
@@ -150,12 +150,12 @@ TEST(TimerHandle, CancelFromAnotherThreadWhileTheLoopIsNotRunning) {
   std::thread canceller([&] { h.cancel(); });
   canceller.join();
   EXPECT_TRUE(h.cancelled());
-  EXPECT_EQ(loop.timer_heap().size(), 0u);
+  EXPECT_EQ(loop.timer_queue().size(), 0u);
 }
 
 TEST(TimerHandle, StressCancelFromAnotherThread) {
   // Many timers cancelled from a second thread while the loop runs; none may fire, and the
-  // heap must end empty.
+  // timer queue must end empty.
   constexpr int kTimers = 500;
   EventLoop loop;
   std::vector<TimerHandle> handles;
@@ -171,7 +171,7 @@ TEST(TimerHandle, StressCancelFromAnotherThread) {
   loop.run_forever();
   canceller.join();
   EXPECT_EQ(fired, 0);
-  EXPECT_EQ(loop.timer_heap().size(), 0u);
+  EXPECT_EQ(loop.timer_queue().size(), 0u);
 }
 
 TEST(TimerHandle, HandleOutlivesItsLoop) {

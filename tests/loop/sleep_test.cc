@@ -158,23 +158,23 @@ TEST(Sleep, CancelRemovesTheTimerAtOnce) {
   EventLoop loop;
   Task<void> t = loop.create_task([]() -> Coro<void> { co_await sleep(1h); }());
   loop.run_until_complete([]() -> Coro<void> { co_await sleep(0s); }());
-  EXPECT_EQ(loop.timer_heap().size(), 1u);
+  EXPECT_EQ(loop.timer_queue().size(), 1u);
   t.cancel();
-  EXPECT_EQ(loop.timer_heap().size(), 0u);
+  EXPECT_EQ(loop.timer_queue().size(), 0u);
   EXPECT_THROW(loop.run_until_complete(t), CancelledError);
 }
 
 TEST(Sleep, ClosingTheLoopRemovesASleepingTasksTimer) {
-  // The heap entry points into the sleeping coroutine's frame; when the loop closes with
-  // the task pending, the frame is destroyed and the entry must leave the heap with it
+  // The timer node lives in the sleeping coroutine's frame; when the loop closes with
+  // the task pending, the frame is destroyed and the node must leave the queue with it
   // (ASan would report a use after free otherwise).
   EventLoop loop;
   loop.set_exception_handler([](EventLoop&, const ExceptionContext&) {});
   Task<void> t = loop.create_task([]() -> Coro<void> { co_await sleep(1h); }());
   loop.run_until_complete([]() -> Coro<void> { co_await sleep(0s); }());
-  EXPECT_EQ(loop.timer_heap().size(), 1u);
+  EXPECT_EQ(loop.timer_queue().size(), 1u);
   loop.close();
-  EXPECT_EQ(loop.timer_heap().size(), 0u);
+  EXPECT_EQ(loop.timer_queue().size(), 0u);
 }
 
 }  // namespace

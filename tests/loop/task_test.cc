@@ -262,9 +262,9 @@ TEST(TaskCancel, DuringSleep) {
   EventLoop loop;
   Task<void> t = loop.create_task([]() -> Coro<void> { co_await sleep(1h); }());
   loop.run_until_complete(value_after_yield(0));
-  EXPECT_EQ(loop.timer_heap().size(), 1u);
+  EXPECT_EQ(loop.timer_queue().size(), 1u);
   EXPECT_TRUE(t.cancel("during sleep"));
-  EXPECT_EQ(loop.timer_heap().size(), 0u);  // the timer is removed at once
+  EXPECT_EQ(loop.timer_queue().size(), 0u);  // the timer is removed at once
   EXPECT_FALSE(t.done());  // delivered at the task's next step
   try {
     loop.run_until_complete(t);
@@ -882,7 +882,7 @@ TEST(TaskReports, ClosingALoopWithPendingTasksReportsAndDestroysTheirFrames) {
     ASSERT_FALSE(log.contexts.empty());
     EXPECT_EQ(log.contexts[0].task, "doomed");
     EXPECT_FALSE(t.done());
-    EXPECT_EQ(loop.timer_heap().size(), 0u);
+    EXPECT_EQ(loop.timer_queue().size(), 0u);
     EXPECT_EQ(loop.num_pending_tasks(), 0u);
   }
   EXPECT_FALSE(t.done());  // the handle outlives the loop safely
