@@ -20,6 +20,7 @@ uint64_t TimerQueue::tick_of(TimePoint t) {
 
 void TimerQueue::push(TimerBase* t, TimePoint deadline) {
   t->deadline_ = deadline;
+  ++size_;
   const uint64_t tick = tick_of(deadline);
   // An empty wheel may move its clock forward for free (nothing in it is older): a first
   // timer after an idle spell then files at the level its distance says, instead of
@@ -34,6 +35,7 @@ void TimerQueue::push(TimerBase* t, TimePoint deadline) {
 
 bool TimerQueue::remove(TimerBase* t) {
   if (!t->scheduled()) return false;
+  --size_;
   if (t->prev == &g_in_heap) {
     heap_remove_at(t->heap_index);
   } else {
@@ -59,10 +61,13 @@ TimerBase* TimerQueue::pop_due(TimePoint now) {
   if (heap_.empty() || heap_.front().deadline > now) return nullptr;
   TimerBase* t = heap_.front().timer;
   heap_remove_at(0);
+  --size_;
   return t;
 }
 
 TimerBase* TimerQueue::pop_any() {
+  if (size_ == 0) return nullptr;
+  --size_;
   if (!heap_.empty()) {
     TimerBase* t = heap_.back().timer;
     heap_remove_at(heap_.size() - 1);

@@ -79,8 +79,9 @@ class TimerQueue {
   TimerQueue(const TimerQueue&) = delete;
   TimerQueue& operator=(const TimerQueue&) = delete;
 
-  bool empty() const { return size() == 0; }
-  size_t size() const { return heap_.size() + wheel_size_; }
+  // One counter (not the heap's size plus the wheel's): the loop asks on every iteration.
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
   // The earliest deadline, exactly. Precondition: !empty(). May move timers from the wheel
   // to the heap (never changes what is handed out, or when).
   TimePoint next_deadline();
@@ -139,6 +140,7 @@ class TimerQueue {
   std::vector<Entry> heap_;
   uint64_t next_seq_ = 0;
   uint64_t elapsed_ = 0;  // the wheel's clock, in ticks
+  size_t size_ = 0;
   size_t wheel_size_ = 0;
   uint64_t occupied_[kLevels] = {};  // bit i of level L: slot i holds a timer
   TimerLink slots_[kLevels * kSlots];
