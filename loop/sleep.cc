@@ -5,22 +5,17 @@
 
 namespace weft::internal {
 
-SleepAwaiter::~SleepAwaiter() {
+void SleepAwaiter::release() {
   // The frame is going away while the timer is armed (its task was abandoned).
   if (scheduled()) task_->loop()->timer_queue().remove(this);
   if (task_) delete cancel_msg_;
 }
 
-void SleepAwaiter::await_suspend(TaskBase& task) {
+void SleepAwaiter::arm(TaskBase& task) {
   const Duration delay = delay_;
   cancel_msg_ = nullptr;
   task_ = &task;
   EventLoop* loop = task.loop();
-  if (delay <= Duration::zero()) {
-    // sleep(0): back of the ready queue; a cancel meanwhile is delivered at resumption.
-    task.wake();
-    return;
-  }
   loop->timer_queue().push(this, loop->time() + delay);
   task.set_waiting_on(this);
 }

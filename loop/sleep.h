@@ -27,10 +27,23 @@ class SleepAwaiter final : public TimerBase, public WaitCanceller {
   explicit SleepAwaiter(Duration delay) : delay_(delay) {}
   SleepAwaiter(SleepAwaiter&& other) noexcept : delay_(other.delay_) {}
   SleepAwaiter(const SleepAwaiter&) = delete;
-  ~SleepAwaiter();
+  // Inline, like sleep(0) below: W2 (yield_many) is a loop of them.
+  ~SleepAwaiter() {
+    // Still armed (the frame goes while its task is abandoned) or cancelled: rare.
+    if (scheduled() || (task_ && cancel_msg_)) [[unlikely]] release();
+  }
 
   bool await_ready() const noexcept { return false; }
-  void await_suspend(TaskBase& task);
+  void await_suspend(TaskBase& task) {
+    if (delay_ <= Duration::zero()) {
+      // sleep(0): back of the ready queue; a cancel meanwhile is delivered at resumption.
+      cancel_msg_ = nullptr;
+      task_ = &task;
+      task.yield_now();
+      return;
+    }
+    arm(task);
+  }
   // Raises the CancelledError of a cancel() that interrupted this sleep.
   void await_resume() const {
     if (task_ && cancel_msg_) throw CancelledError(*cancel_msg_);
@@ -41,6 +54,9 @@ class SleepAwaiter final : public TimerBase, public WaitCanceller {
   bool cancel_wait(const std::string& msg) override;
 
  private:
+  void arm(TaskBase& task);
+  void release();
+
   // Null until await_suspend; it also says which member of the union below is live.
   TaskBase* task_ = nullptr;
   // The delay until await_suspend has read it, then the cancel message: never both, so they

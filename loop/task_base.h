@@ -164,6 +164,16 @@ class TaskBase : public FutureBase, public Runnable {
   // Runtime can take it (see the file comment). Any thread; also from the task's own step
   // (sleep(0): run again after what is ready now).
   void wake();
+  // wake() from the task's own step (sleep(0)): inline, and for a spawned task only the
+  // flag that end_step_spawned reads (no lock, no queue: the step's end queues it). Owner:
+  // the task's running step only.
+  void yield_now() {
+    if (spawned_) [[likely]] {
+      step_flags_ |= kSelfNotified;
+    } else {
+      wake();
+    }
+  }
   // The wait is over: wake(). Any thread. The WaitCanceller is forgotten at once on the
   // task's own thread, else when the next step starts (it is the owner's to touch); a
   // cancel() in between reaches a canceller whose wait is over, which then declines.
