@@ -327,6 +327,16 @@ void EventLoop::run_once() {
     run_batch_checked(n);  // event_loop_debug.cc
   } else {
     while (n-- > 0) ready_.pop_front()->run();
+    // A task a step has just spawned to run next (a chain of spawns, W4) runs now, not one
+    // loop iteration (inbox, poll check, timers, take_local) later. Bounded by the LIFO
+    // streak, so the poll, the timers and the other queued work still come round.
+    if (source_) {
+      while (internal::TaskBase* t = source_->take_next_spawned()) {
+        bump(items_run_);
+        did_work_ = true;
+        t->run();
+      }
+    }
   }
   ready_size_.store(ready_.size(), std::memory_order_relaxed);
   timers_size_.store(timers_.size(), std::memory_order_relaxed);

@@ -48,6 +48,10 @@ class WorkSource {
   // the newest such task (fork-join: a child spawned after it, which it would otherwise
   // wait behind); nullptr if there is none.
   virtual TaskBase* take_for_await(TaskBase* awaited) = 0;
+  // Owner thread, at the end of a batch: the task a step of the batch spawned to run next
+  // (the LIFO slot), for the loop to run at once, in the same batch; nullptr if there is
+  // none, or once the LIFO streak is used up (the rest of the loop's work must get a turn).
+  virtual TaskBase* take_next_spawned() = 0;
   // True once the Runtime shuts down: tasks that have not started yet are cancelled at
   // their first step instead of running.
   virtual bool shutting_down() const = 0;

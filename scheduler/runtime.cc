@@ -157,6 +157,15 @@ class Runtime::Worker final : public internal::WorkSource {
     return n;
   }
 
+  TaskBase* take_next_spawned() override {
+    // The same streak as take_local's: at most kMaxLifoStreak LIFO tasks in a row, whether
+    // they run in the batch that spawned them or in the next one.
+    if (lifo_streak_ >= kMaxLifoStreak || !has_lifo()) return nullptr;
+    TaskBase* t = lifo_.exchange(nullptr, std::memory_order_acq_rel);
+    if (t) ++lifo_streak_;
+    return t;
+  }
+
   size_t find_work(internal::RunQueue& ready) override {
     // Look before announcing a search: most of the time an idle loop has nothing to find,
     // and then it costs no write to the shared idle state (see the parking protocol).

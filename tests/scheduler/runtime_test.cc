@@ -165,6 +165,32 @@ TEST(RuntimeTest, AChainOfSpawnsStaysOnItsLoop) {
   EXPECT_LT(stolen, static_cast<uint64_t>(kHops / 20)) << rt.stats_text();
 }
 
+// A spawned task runs in the batch whose step spawned it (no loop iteration per hop of a
+// chain), but the LIFO streak still bounds how many run in a row: a task waiting in the
+// loop's ready queue gets its turn every few hops, however long the chain.
+Coro<void> hop_until(long limit, long& hops) {
+  if (++hops < limit) spawn(hop_until(limit, hops));
+  co_return;
+}
+
+TEST(RuntimeTest, AChainOfSpawnsLetsTheLoopsOtherWorkIn) {
+  Runtime rt({.threads = 1});
+  const long kLimit = 100000;
+  long hops = 0;
+  std::vector<long> gaps;
+  rt.block_on([](long limit, long& hops, std::vector<long>& gaps) -> Coro<void> {
+    spawn(hop_until(limit, hops));
+    for (int i = 0; i < 200 && hops < limit; ++i) {
+      long before = hops;
+      co_await sleep(0s);  // back of the loop's ready queue
+      gaps.push_back(hops - before);
+    }
+  }(kLimit, hops, gaps));
+  ASSERT_FALSE(gaps.empty());
+  // Unbounded, the first gap would be the whole chain.
+  EXPECT_LE(*std::max_element(gaps.begin(), gaps.end()), 8) << "hops " << hops;
+}
+
 TEST(RuntimeTest, PinnedTasksStayOnTheirLoop) {
   Runtime rt({.threads = 2});
   auto main = []() -> Coro<bool> {
