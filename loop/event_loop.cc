@@ -331,10 +331,15 @@ void EventLoop::run_once() {
     // loop iteration (inbox, poll check, timers, take_local) later. Bounded by the LIFO
     // streak, so the poll, the timers and the other queued work still come round.
     if (source_) {
+      uint32_t spawned = 0;
       while (internal::TaskBase* t = source_->take_next_spawned()) {
-        bump(items_run_);
-        did_work_ = true;
+        ++spawned;
         t->run();
+      }
+      if (spawned > 0) {
+        bump(items_run_, spawned);
+        items_since_io_poll_ += spawned;
+        did_work_ = true;
       }
     }
   }

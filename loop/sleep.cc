@@ -11,13 +11,10 @@ void SleepAwaiter::release() {
   if (task_) delete cancel_msg_;
 }
 
-void SleepAwaiter::arm(TaskBase& task) {
-  const Duration delay = delay_;
-  cancel_msg_ = nullptr;
-  task_ = &task;
-  EventLoop* loop = task.loop();
+void SleepAwaiter::arm(Duration delay) {
+  EventLoop* loop = task_->loop();
   loop->timer_queue().push(this, loop->time() + delay);
-  task.set_waiting_on(this);
+  task_->set_waiting_on(this);
 }
 
 std::string SleepAwaiter::describe_wait() const {

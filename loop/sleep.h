@@ -35,14 +35,15 @@ class SleepAwaiter final : public TimerBase, public WaitCanceller {
 
   bool await_ready() const noexcept { return false; }
   void await_suspend(TaskBase& task) {
-    if (delay_ <= Duration::zero()) {
+    const Duration delay = delay_;
+    cancel_msg_ = nullptr;  // the union's other member from here on
+    task_ = &task;
+    if (delay <= Duration::zero()) {
       // sleep(0): back of the ready queue; a cancel meanwhile is delivered at resumption.
-      cancel_msg_ = nullptr;
-      task_ = &task;
       task.yield_now();
       return;
     }
-    arm(task);
+    arm(delay);
   }
   // Raises the CancelledError of a cancel() that interrupted this sleep.
   void await_resume() const {
@@ -54,7 +55,7 @@ class SleepAwaiter final : public TimerBase, public WaitCanceller {
   bool cancel_wait(const std::string& msg) override;
 
  private:
-  void arm(TaskBase& task);
+  void arm(Duration delay);
   void release();
 
   // Null until await_suspend; it also says which member of the union below is live.

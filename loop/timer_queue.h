@@ -140,6 +140,9 @@ class TimerQueue {
   std::vector<Entry> heap_;
   uint64_t next_seq_ = 0;
   uint64_t elapsed_ = 0;  // the wheel's clock, in ticks
+  // Both kept, though either follows from the other and the heap's size: that size is a
+  // division (24-byte entries), and deriving either cost 14-16 instructions per
+  // call_later + cancel (callgrind).
   size_t size_ = 0;
   size_t wheel_size_ = 0;
   uint64_t occupied_[kLevels] = {};  // bit i of level L: slot i holds a timer

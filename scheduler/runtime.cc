@@ -128,17 +128,11 @@ class Runtime::Worker final : public internal::WorkSource {
     // keep spawning each other must not starve the queue. Past the streak the slot's task
     // runs after a slice of the queue, from the ready queue (not re-queued: that would
     // announce it, and wake a sibling, only for this loop to take it back at once).
-    TaskBase* lifo = nullptr;
-    if (has_lifo()) {
-      if (TaskBase* t = lifo_.exchange(nullptr, std::memory_order_acq_rel)) {
-        if (lifo_streak_ < kMaxLifoStreak) {
-          ++lifo_streak_;
-          ready.push_back(t);
-          return 1;
-        }
-        lifo = t;
-      }
+    if (TaskBase* t = take_next_spawned()) {
+      ready.push_back(t);
+      return 1;
     }
+    TaskBase* lifo = has_lifo() ? lifo_.exchange(nullptr, std::memory_order_acq_rel) : nullptr;
     lifo_streak_ = 0;
     std::array<TaskBase*, kSlice> got;
     size_t n = 0;
