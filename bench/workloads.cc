@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "loop/frame_arena.h"
 #include "loop/weft.h"
 #include "oneapi/tbb/task_arena.h"
 #include "oneapi/tbb/task_group.h"
@@ -376,7 +377,11 @@ void weft_w6c() {
   result("weft", "timer_cancel", fmt("ops_per_s=%.0f", n / secs));
 }
 
-size_t heap_in_use() { return mallinfo2().uordblks; }
+// malloc's bytes in use, and what FrameAllocator carved from its arena (task and frame
+// blocks come from there until it is used up).
+size_t heap_in_use() {
+  return mallinfo2().uordblks + weft::internal::FrameArena::carved_bytes();
+}
 
 long rss_kb() {
   std::ifstream f("/proc/self/status");

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <mutex>
 
+#include "loop/frame_arena.h"
+
 namespace weft::internal {
 
 #if WEFT_FRAME_ALLOCATOR_FREE_LIST
@@ -34,8 +36,20 @@ struct alignas(64) DepotClass {
 };
 
 constinit DepotClass g_depot[FrameAllocator::kNumClasses];
-// Bytes in the depot; a batch that would take it over kMaxDepotBytes goes to operator delete.
+// Bytes in the depot; a batch that would take it over kMaxDepotBytes is released.
 constinit std::atomic<size_t> g_depot_bytes{0};
+
+// Blocks carved from the arena and then freed for good (past a full cache and a full depot,
+// or at a thread's exit): they cannot go to operator delete, so they wait here, per class,
+// for the next allocation that finds its cache and the depot empty. `top` is written under
+// `mu`; the slow path reads it without the lock only to skip an empty list.
+struct alignas(64) ArenaFreeClass {
+  std::mutex mu;
+  std::atomic<void*> top{nullptr};
+};
+
+constinit ArenaFreeClass g_arena_free[FrameAllocator::kNumClasses];
+constinit std::atomic<size_t> g_arena_free_bytes{0};
 
 }  // namespace
 
@@ -68,7 +82,72 @@ void* FrameAllocator::allocate_slow(size_t c) {
       return batch;
     }
   }
-  return ::operator new(class_size(c));
+  if (cache.exiting) return ::operator new(class_size(c));
+  // Blocks carved earlier and freed for good: take up to a batch, as from the depot.
+  ArenaFreeClass& freed = g_arena_free[c];
+  if (freed.top.load(std::memory_order_relaxed) != nullptr) {
+    FreeBlock* first = nullptr;
+    size_t taken = 0;
+    {
+      std::lock_guard<std::mutex> lock(freed.mu);
+      first = static_cast<FreeBlock*>(freed.top.load(std::memory_order_relaxed));
+      if (first) {
+        FreeBlock* last = first;
+        taken = 1;
+        while (taken < kBatchBlocks && last->next) {
+          last = last->next;
+          ++taken;
+        }
+        freed.top.store(last->next, std::memory_order_relaxed);
+        last->next = nullptr;
+      }
+    }
+    if (first) {
+      g_arena_free_bytes.fetch_sub(taken * class_size(c), std::memory_order_relaxed);
+      if (!cache.registered) register_thread();
+      cache.heads[c] = first->next;
+      cache.cached_bytes += (taken - 1) * class_size(c);
+      return first;
+    }
+  }
+  // A fresh block from the arena.
+  const size_t stride = arena_stride(c);
+  if (static_cast<size_t>(cache.arena_end - cache.arena_next) < stride) {
+    // The rest of the chunk (less than one block of this class) is left unused.
+    char* begin;
+    char* end;
+    if (!FrameArena::take_chunk(&begin, &end)) return ::operator new(class_size(c));
+    // The exit hook gives back what is left of the chunk.
+    if (!cache.registered) register_thread();
+    cache.arena_next = begin;
+    cache.arena_end = end;
+  }
+  void* block = cache.arena_next;
+  cache.arena_next += stride;
+  return block;
+}
+
+void FrameAllocator::release_chain(FreeBlock* head, size_t c) noexcept {
+  FreeBlock* arena_head = nullptr;
+  FreeBlock* arena_tail = nullptr;
+  size_t arena_blocks = 0;
+  while (FreeBlock* b = head) {
+    head = b->next;
+    if (FrameArena::contains(b)) {
+      b->next = arena_head;
+      arena_head = b;
+      if (!arena_tail) arena_tail = b;
+      ++arena_blocks;
+    } else {
+      delete_sized(b, class_size(c));
+    }
+  }
+  if (!arena_head) return;
+  g_arena_free_bytes.fetch_add(arena_blocks * class_size(c), std::memory_order_relaxed);
+  ArenaFreeClass& freed = g_arena_free[c];
+  std::lock_guard<std::mutex> lock(freed.mu);
+  arena_tail->next = static_cast<FreeBlock*>(freed.top.load(std::memory_order_relaxed));
+  freed.top.store(arena_head, std::memory_order_relaxed);
 }
 
 void FrameAllocator::deallocate_slow(void* p, size_t c) noexcept {
@@ -95,32 +174,29 @@ void FrameAllocator::deallocate_slow(void* p, size_t c) noexcept {
       return;
     }
     g_depot_bytes.fetch_sub(batch_bytes, std::memory_order_relaxed);
-    while (FreeBlock* f = batch) {
-      batch = static_cast<BatchHead*>(f->next);
-      delete_sized(f, class_size(c));
-    }
+    release_chain(batch, c);
     return;
   }
-  delete_sized(p, class_size(c));
+  auto* b = static_cast<FreeBlock*>(p);
+  b->next = nullptr;
+  release_chain(b, c);
 }
 
-// Empties the thread's cache when the thread exits. From then on the cache counts as full,
-// so blocks freed later on this thread (by other thread-local destructors) go straight to
-// operator delete.
+// Empties the thread's cache when the thread exits, and gives back the uncarved rest of its
+// arena chunk. From then on the cache counts as full, so blocks freed later on this thread
+// (by other thread-local destructors) are released one by one.
 struct FrameAllocatorThreadExit {
   ~FrameAllocatorThreadExit() {
     FrameAllocator::ThreadCache& cache = FrameAllocator::t_cache_;
     for (size_t c = 0; c < FrameAllocator::kNumClasses; ++c) {
-      while (FrameAllocator::FreeBlock* b = cache.heads[c]) {
-        cache.heads[c] = b->next;
-        delete_sized(b, FrameAllocator::class_size(c));
-      }
-      while (FrameAllocator::FreeBlock* b = cache.spill[c]) {
-        cache.spill[c] = b->next;
-        delete_sized(b, FrameAllocator::class_size(c));
-      }
+      FrameAllocator::release_chain(cache.heads[c], c);
+      cache.heads[c] = nullptr;
+      FrameAllocator::release_chain(cache.spill[c], c);
+      cache.spill[c] = nullptr;
       cache.spill_counts[c] = 0;
     }
+    if (cache.arena_next) FrameArena::give_back_leftover(cache.arena_next, cache.arena_end);
+    cache.arena_next = cache.arena_end = nullptr;
     cache.cached_bytes = FrameAllocator::kMaxCachedBytes + 1;
     cache.exiting = true;
   }
@@ -142,10 +218,15 @@ size_t FrameAllocator::depot_bytes_for_testing() {
   return g_depot_bytes.load(std::memory_order_relaxed);
 }
 
+size_t FrameAllocator::arena_free_bytes_for_testing() {
+  return g_arena_free_bytes.load(std::memory_order_relaxed);
+}
+
 #else
 
 size_t FrameAllocator::cached_bytes_for_testing() { return 0; }
 size_t FrameAllocator::depot_bytes_for_testing() { return 0; }
+size_t FrameAllocator::arena_free_bytes_for_testing() { return 0; }
 
 #endif
 

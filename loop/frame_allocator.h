@@ -4,24 +4,29 @@
 // class-level operator new/delete.
 //
 // What it is: a cache of free blocks per thread, in size classes 16 bytes apart up to 1 KiB,
-// in front of plain operator new. The class sizes are 16k + 8 bytes: exactly what glibc's
-// malloc can hold in a 16k + 16 byte chunk, so rounding a request up to its class costs no
-// memory over plain new. A block freed on any thread goes to that thread's cache (blocks
-// are interchangeable: they all come from operator new), so a frame created on one loop and
-// destroyed on another is fine. Each thread caches at most kMaxCachedBytes; sizes above 1 KiB
-// go straight back to operator delete. A thread's cache is released when the thread exits.
+// in front of FrameArena (frame_arena.h: huge-page memory carved by a bump pointer) and,
+// once the arena is used up, plain operator new. The class sizes are 16k + 8 bytes: exactly
+// what glibc's malloc can hold in a 16k + 16 byte chunk, and a block takes 16k + 16 bytes
+// in the arena, so rounding a request up to its class costs no memory over plain new. A
+// block freed on any thread goes to that thread's cache (blocks of a class are
+// interchangeable), so a frame created on one loop and destroyed on another is fine. Each
+// thread caches at most kMaxCachedBytes; sizes above 1 KiB go straight back to operator
+// delete. A thread's cache is released when the thread exits: blocks from the arena to the
+// arena's free list of their class (they never go back to malloc), the others to operator
+// delete.
 //
 // The depot (frame_allocator.cc), for blocks that cross threads: when one loop allocates and
 // another frees (a spawned task stolen by a sibling, call_soon_threadsafe), the freeing
 // thread's cache fills and the allocating thread's stays empty. A free that finds the cache
 // full goes into a batch of kBatchBlocks blocks of its class; a full batch goes to a shared
 // per-class stack (one lock per batch), up to kMaxDepotBytes over all classes, beyond which
-// blocks go back to operator delete. An allocation that finds its list empty takes a batch
-// from there before it calls operator new. Measured with bench:workloads (opt, 2 loops),
-// the same tree with and without the depot, 5 alternating runs each on the idle VM: W1
-// spawn_many median 1.17 -> 3.98 M tasks/s (without it: glibc's arena lock between the
-// loops, _int_free, _int_malloc and futex wakes in the profile); W1r spawn_many_remote
-// 0.94 -> 1.42 M/s; W9 unchanged (395 bytes), the blocks being the same.
+// blocks are released (to the arena's free lists, or operator delete). An allocation that
+// finds its list empty takes a batch from there before it looks at the arena. Measured with
+// bench:workloads (opt, 2 loops), the same tree with and without the depot, 5 alternating
+// runs each on the idle VM: W1 spawn_many median 1.17 -> 3.98 M tasks/s (without it:
+// glibc's arena lock between the loops, _int_free, _int_malloc and futex wakes in the
+// profile); W1r spawn_many_remote 0.94 -> 1.42 M/s; W9 unchanged (395 bytes), the blocks
+// being the same.
 //
 // Why this one (bench/README.md has the whole study and how to rerun it). Same code, three
 // allocators; opt build on the shared 2-core VM; ns = median over 3 interleaved rounds of the
@@ -101,9 +106,11 @@ class FrameAllocator {
   // `size` must be the size passed to allocate().
   static void deallocate(void* p, size_t size) noexcept;
 
-  // Bytes in the calling thread's cache, and in the depot (for tests).
+  // Bytes in the calling thread's cache, in the depot, and in the arena's free lists (for
+  // tests).
   static size_t cached_bytes_for_testing();
   static size_t depot_bytes_for_testing();
+  static size_t arena_free_bytes_for_testing();
 
  private:
 #if WEFT_FRAME_ALLOCATOR_FREE_LIST
@@ -124,6 +131,9 @@ class FrameAllocator {
     // Bytes held in heads. May go a batch over kMaxCachedBytes when a batch is taken in; set
     // above it for good when the thread exits, so that the fast path caches nothing more.
     size_t cached_bytes;
+    // The part of this thread's FrameArena chunk not carved yet (frame_arena.h).
+    char* arena_next;
+    char* arena_end;
     // Whether the thread's exit hook is installed, and whether it has run (from then on the
     // slow paths keep nothing either: blocks kept now would never be freed).
     bool registered;
@@ -135,11 +145,18 @@ class FrameAllocator {
   static size_t class_of(size_t size) { return (size + 7) / kGranule; }
   static size_t class_size(size_t c) { return c * kGranule + 8; }
   // The slow paths, out of line. allocate_slow: the thread's list for class c is empty;
-  // takes its spill batch, else a batch from the depot, else a block from operator new.
+  // takes its spill batch, else a batch from the depot, else blocks the arena's free list
+  // holds, else a block carved from the arena, else a block from operator new.
   // deallocate_slow: the thread's cache is full; adds `p` to the class's spill batch, which
-  // goes to the depot when full (or to operator delete, the depot being full too).
+  // goes to the depot when full (or is released, the depot being full too).
   static void* allocate_slow(size_t c);
   static void deallocate_slow(void* p, size_t c) noexcept;
+  // Frees a chain of blocks of class c for good: blocks carved from the arena go to its
+  // free list for class c, others to operator delete.
+  static void release_chain(FreeBlock* head, size_t c) noexcept;
+  // The bytes a block of class c takes in the arena: class_size(c) rounded up to 16, so
+  // that every block carved there keeps operator new's alignment.
+  static size_t arena_stride(size_t c) { return class_size(c) + 8; }
   // Installs the hook that empties the cache at thread exit.
   static void register_thread();
   friend struct FrameAllocatorThreadExit;

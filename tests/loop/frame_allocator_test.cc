@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "loop/frame_arena.h"
 #include "loop/weft.h"
 #include "tests/sanitizers.h"
 
@@ -112,14 +113,23 @@ TEST(FrameAllocator, ThreadExitReturnsTheCache) {
   GTEST_SKIP() << "needs the free list and glibc's malloc statistics";
 #else
   const size_t before = mallinfo2().uordblks;
-  std::thread t([] {
+  size_t arena_free_before = 0;
+  size_t from_arena = 0;
+  std::thread t([&] {
     std::vector<void*> blocks(4000);
     for (void*& p : blocks) p = FrameAllocator::allocate(256);
+    // After the allocations, which may have taken blocks from the free list.
+    arena_free_before = FrameAllocator::arena_free_bytes_for_testing();
+    for (void* p : blocks) from_arena += FrameArena::contains(p);
     for (void* p : blocks) FrameAllocator::deallocate(p, 256);
     EXPECT_GE(FrameAllocator::cached_bytes_for_testing(), 4000u * 256);
   });
   t.join();
-  // The thread's cache (about 1 MiB) went back to malloc; allow for malloc's own noise.
+  // The thread's cache (about 1 MiB) went back: its blocks from the arena to the arena's
+  // free list (264 bytes each: the class of 256), the others to malloc; allow for malloc's
+  // own noise.
+  EXPECT_EQ(FrameAllocator::arena_free_bytes_for_testing() - arena_free_before,
+            from_arena * 264);
   EXPECT_LT(mallinfo2().uordblks, before + 64 * 1024);
 #endif
 }
