@@ -121,6 +121,14 @@ class FutureBase : public UsesFrameAllocator {
  protected:
   // Called once before deletion: reports an exception nobody retrieved.
   virtual void on_last_unref();
+  // Whether the caller's reference is the only one. Acquire: pairs with the release of the
+  // other holders' drops, so what they did before is visible. A count of 1 cannot rise
+  // under the caller, except through a path to the object that needs no reference (a
+  // subclass knows which it has: TaskBase::only_this_thread_reaches).
+  bool sole_reference() const { return refs_.load(std::memory_order_acquire) == 1; }
+  // For a shared future that no other thread can reach any more: from here on its methods
+  // skip the lock, as an unshared future's do.
+  void unshare() { shared_ = false; }
   void set_loop(EventLoop* loop) { loop_.store(loop, std::memory_order_release); }
 
   std::atomic<EventLoop*> loop_;

@@ -328,8 +328,10 @@ bool TaskBase::start() {
   bool cancel_now;
   {
     // Pairs with cancel(): a request made before the start is seen here; one made after
-    // sees started_ and goes through the loop that runs the task.
-    MaybeSpinGuard guard(lock_, shared());
+    // sees started_ and goes through the loop that runs the task. Nobody can make one when
+    // only this thread reaches the task (a handle dropped before this step: its request,
+    // if any, is visible through sole_reference's acquire).
+    MaybeSpinGuard guard(lock_, shared() && !only_this_thread_reaches());
     if (spawned_) {
       set_loop(here);
       sched_ = kRunning;
@@ -358,6 +360,8 @@ bool TaskBase::start() {
 }
 
 void TaskBase::complete() {
+  // Nobody else can register a waiter or a callback now, nor read the state under the lock.
+  if (spawned_ && shared() && only_this_thread_reaches()) unshare();
   std::exception_ptr e = root_promise_->exception();
   if (e) {
     bool is_cancel = is_cancelled_error(e);

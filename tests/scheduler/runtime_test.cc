@@ -509,6 +509,59 @@ TEST(RuntimeTest, ConcurrentSpawnsFromOutsideRunOnceEach) {
   for (size_t i = 0; i < runs.size(); ++i) ASSERT_EQ(runs[i].load(), 1) << "task " << i;
 }
 
+// A spawned task nobody else holds a handle to starts and completes without its lock
+// (TaskBase::only_this_thread_reaches). Here the handles are used and dropped on a plain
+// thread while the loops start and complete their tasks: a cancel accepted before the task
+// ran ends it cancelled (one that reached a running task may arrive after its last step: then
+// it finished), every done callback runs exactly once with the task done, and no task runs
+// twice. A start or completion that skipped the lock while a handle was in use
+// loses callbacks here (the wait below then fails), and under TSan is a reported race.
+TEST(RuntimeTest, HandlesUsedAndDroppedWhileTheirTasksStart) {
+  Runtime rt({.threads = 2});
+  const int n = 30000 / kScale;
+  std::vector<std::atomic<long>> runs(n);
+  // Per task: 0 no callback yet, 1 finished, 2 cancelled; 3 and up: a callback ran twice.
+  std::vector<std::atomic<int>> outcome(n);
+  std::vector<char> cancel_accepted(n, 0);
+  std::mutex mu;
+  std::condition_variable cv;
+  int callbacks_left = 0;
+  for (int i = 0; i < n; ++i) {
+    // Thirds: cancelled and watched, watched, dropped at once.
+    Task<void> t = rt.spawn(bump(runs[i]));
+    if (i % 3 == 0) cancel_accepted[i] = t.cancel();
+    if (i % 3 != 2) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ++callbacks_left;
+      }
+      t.add_done_callback([&, i](Task<void>& done) {
+        outcome[i].fetch_add(done.cancelled() ? 2 : 1);
+        std::lock_guard<std::mutex> lock(mu);
+        if (--callbacks_left == 0) cv.notify_all();
+      });
+    }
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    // The timeout only bounds a failing test.
+    ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return callbacks_left == 0; }))
+        << callbacks_left << " done callbacks never ran";
+  }
+  for (int i = 0; i < n; ++i) {
+    ASSERT_LE(runs[i].load(), 1) << "task " << i;
+    if (i % 3 == 2) continue;
+    // bump() has no suspension point: a cancel either precedes its only step (it never runs
+    // and ends cancelled) or arrives after it (it finished).
+    if (runs[i].load() == 0) {
+      ASSERT_TRUE(cancel_accepted[i]) << "task " << i << " never ran";
+      ASSERT_EQ(outcome[i].load(), 2) << "task " << i << ": cancelled before it ran, yet not";
+    } else {
+      ASSERT_EQ(outcome[i].load(), 1) << "task " << i;
+    }
+  }
+}
+
 TEST(RuntimeTest, ShutdownCancelsPendingTasksAndRunsCleanup) {
   std::atomic<int> cleaned{0};
   {
