@@ -175,6 +175,7 @@ void EventLoop::enter_run(const char* what) {
 
 void EventLoop::leave_run() {
   stopping_ = false;
+  until_done_ = nullptr;
   internal::t_running_loop = nullptr;
   running_.store(false, std::memory_order_relaxed);
   thread_id_.store({}, std::memory_order_relaxed);
@@ -196,6 +197,7 @@ void EventLoop::run_forever() {
 
 void EventLoop::run_until_done(TaskBase& task) {
   enter_run("run_until_complete");
+  until_done_ = &task;  // cleared by leave_run
   try {
     while (!task.done()) {
       run_once();
@@ -218,6 +220,35 @@ void EventLoop::run_until_done(TaskBase& task) {
 }
 
 void EventLoop::stop() { stopping_ = true; }
+
+// Items the batch made ready run in the same batch when the step boundary between them and
+// the batch would be visible only as its cost: no timer is pending (due timers join the ready
+// queue at the boundary, ahead of what the batch queued), nothing came from another thread
+// (it queues behind them at the boundary anyway, but should not wait long), the loop's own
+// migratable work is not waiting (take_local runs at the boundary), the loop is not stopping
+// (stop() lets the current batch finish, no more), run_until_complete's task is not done (it
+// returns after the batch that completed the task, before the callbacks that batch queued),
+// and the I/O poll is not due. The order of
+// the ready queue is unchanged. A loop whose tasks wake each other one at a time (W3l) then
+// runs a boundary per kMaxBatch items instead of one per item: about 115 instructions fewer
+// per item.
+void EventLoop::run_batch_extension() {
+  size_t ran = 0;
+  const bool watches = poller_.has_watches();
+  while (!ready_.empty() && ran < kMaxBatch && !stopping_ &&
+         !(until_done_ && until_done_->done()) && timers_.empty() &&
+         inbox_.empty() && !(watches && items_since_io_poll_ >= kIoPollInterval) &&
+         !(source_ && source_->has_local_work())) {
+    ready_.pop_front()->run();
+    ++ran;
+    ++items_since_io_poll_;
+  }
+  if (ran > 0) {
+    uint64_t before = items_run_.load(std::memory_order_relaxed);
+    items_run_.store(before + ran, std::memory_order_relaxed);
+    if (((before + ran) ^ before) >= kDelaySampleInterval) [[unlikely]] maybe_sample_delay();
+  }
+}
 
 void EventLoop::run_once() {
   // The clock is read at most once before the park decision, and once after a park (that
@@ -311,6 +342,7 @@ void EventLoop::run_once() {
 
   // Run the items that were ready when the batch started, at most kMaxBatch of them.
   size_t n = std::min(ready_.size(), kMaxBatch);
+  const size_t batch_size = n;
   did_work_ = n > 0;
   inline_runs_left_ = kInlineRunsPerBatch;
   items_since_io_poll_ += static_cast<uint32_t>(n);
@@ -342,6 +374,9 @@ void EventLoop::run_once() {
         did_work_ = true;
       }
     }
+    // Only after a small batch: the extension's checks (about 13 instructions an item) pay
+    // off where a step boundary (about 115) is shared by few items.
+    if (batch_size <= kSmallBatch) run_batch_extension();
   }
   ready_size_.store(ready_.size(), std::memory_order_relaxed);
   timers_size_.store(timers_.size(), std::memory_order_relaxed);

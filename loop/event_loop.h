@@ -11,7 +11,9 @@
 // One step of the loop (run_once): poll I/O (with a timeout up to the next timer, or none
 // when something is ready), take what other threads sent, move due timers to the ready
 // queue, then run a bounded batch of ready items in FIFO order. Items scheduled while the
-// batch runs wait for the next step, as in asyncio. When the ready queue is busy, I/O is
+// batch runs wait for the next step, as in asyncio, except when nothing could come between
+// them and the batch (no timer pending, nothing from another thread, not stopping: see
+// run_batch_extension); then the batch goes on with them, in the same order. When the ready queue is busy, I/O is
 // still polled (without waiting) after every kIoPollInterval items, so a loop full of
 // yielding tasks cannot starve its sockets.
 //
@@ -327,6 +329,9 @@ class EventLoop {
   void run_once();
   // A batch in debug or shuffle mode (event_loop_debug.cc).
   void run_batch_checked(size_t n);
+  void run_batch_extension();
+  // A batch of at most this many items may go on with what it made ready.
+  static constexpr size_t kSmallBatch = 8;
   void shuffle_task_steps(size_t n);
   void run_timed(internal::Runnable* r);
   void enter_run(const char* what);
@@ -382,6 +387,8 @@ class EventLoop {
   std::atomic<uint32_t> producers_{0};
   std::atomic<bool> running_{false};
   bool stopping_ = false;
+  // The task run_until_complete waits for (null otherwise): its batch ends when it is done.
+  internal::TaskBase* until_done_ = nullptr;
   bool debug_;
   bool shuffle_ = false;
   bool checked_batch_;  // debug_ || shuffle_: one test per batch

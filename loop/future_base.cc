@@ -31,8 +31,6 @@ class PostedRef {
 
 }  // namespace
 
-FutureBase::~FutureBase() = default;
-
 bool FutureBase::cancel(std::string msg) {
   if (done()) return false;
   exception_retrieved_ = true;  // a cancelled future has nothing to report
@@ -59,21 +57,15 @@ std::string FutureBase::describe() const {
   return "<Future " + std::string(state_text) + ">";
 }
 
-void FutureBase::check_result() {
-  switch (state()) {
-    case State::kPending:
-      throw InvalidStateError(describe() +
-                              ": result is not set yet; await the future (or check done()) "
-                              "before asking for its result");
-    case State::kCancelled:
-      std::rethrow_exception(exception_);
-    case State::kFinished:
-      if (exception_) {
-        exception_retrieved_ = true;
-        std::rethrow_exception(exception_);
-      }
-      return;
+void FutureBase::raise_result() {
+  if (state() == State::kPending) {
+    throw InvalidStateError(describe() +
+                            ": result is not set yet; await the future (or check done()) "
+                            "before asking for its result");
   }
+  // Cancelled (the CancelledError) or finished with an exception.
+  if (state() == State::kFinished) exception_retrieved_ = true;
+  std::rethrow_exception(exception_);
 }
 
 std::exception_ptr FutureBase::exception() {
@@ -89,12 +81,18 @@ std::exception_ptr FutureBase::exception() {
 
 void FutureBase::check_loop_thread(const char* what) const { loop()->check_thread(what); }
 
+namespace {
+// check_pending's throwing half, out of line so that the check itself needs no frame.
+[[noreturn, gnu::noinline, gnu::cold]] void raise_not_pending(const char* what,
+                                                             const FutureBase& f) {
+  throw InvalidStateError(std::string(what) + "() on " + f.describe() +
+                          ": a future can be completed only once; check done() first");
+}
+}  // namespace
+
 void FutureBase::check_pending(const char* what) const {
   check_loop_thread(what);
-  if (state() != State::kPending) {
-    throw InvalidStateError(std::string(what) + "() on " + describe() +
-                            ": a future can be completed only once; check done() first");
-  }
+  if (state() != State::kPending) [[unlikely]] raise_not_pending(what, *this);
 }
 
 void FutureBase::finish() { complete_as(State::kFinished); }
@@ -213,8 +211,7 @@ bool FutureBase::remove_waiter(TaskBase* task) {
   return false;
 }
 
-void FutureBase::on_last_unref() {
-  if (state() != State::kFinished || !exception_ || exception_retrieved_) return;
+void FutureBase::report_never_retrieved() {
   ExceptionContext ctx;
   ctx.message = "Future exception was never retrieved";
   ctx.exception = exception_;

@@ -575,8 +575,7 @@ void TaskBase::abandon() {
   loop()->call_exception_handler(ctx);
 }
 
-void TaskBase::on_last_unref() {
-  if (state() != State::kFinished || !exception_ || exception_retrieved()) return;
+void TaskBase::report_never_retrieved() {
   ExceptionContext ctx;
   ctx.message = "Task exception was never retrieved";
   ctx.exception = exception_;

@@ -225,7 +225,7 @@ class TaskBase : public FutureBase, public Runnable {
  protected:
   // The root coroutine returned normally: move its value into the typed result slot.
   virtual void take_result_from_root() = 0;
-  void on_last_unref() override;
+  void report_never_retrieved() override;
   CoroPromiseBase* root_promise() const { return root_promise_; }
 
  private:

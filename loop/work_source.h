@@ -52,6 +52,9 @@ class WorkSource {
   // (the LIFO slot), for the loop to run at once, in the same batch; nullptr if there is
   // none, or once the LIFO streak is used up (the rest of the loop's work must get a turn).
   virtual TaskBase* take_next_spawned() = 0;
+  // Owner thread: whether this loop has migratable work of its own waiting (its LIFO slot or
+  // its queue). While it has, the loop ends its batch so take_local hands that work out.
+  virtual bool has_local_work() const = 0;
   // True once the Runtime shuts down: tasks that have not started yet are cancelled at
   // their first step instead of running.
   virtual bool shutting_down() const = 0;

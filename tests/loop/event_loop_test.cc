@@ -511,6 +511,65 @@ TEST(EventLoopCallLater, ZeroDelayRunsAfterAlreadyScheduledCallbacks) {
   EXPECT_THAT(log, ElementsAre("soon", "timer"));
 }
 
+// A chain of callbacks, each scheduling the next: link `i` logs i, and `at(i)` runs there too.
+struct CallbackChain {
+  EventLoop& loop;
+  std::vector<std::string>& log;
+  int length;
+  std::function<void(int)> at;
+  void link(int i) {
+    log.push_back(std::to_string(i));
+    if (at) at(i);
+    if (i + 1 < length) {
+      loop.call_soon([this, i] { link(i + 1); });
+    } else {
+      loop.stop();
+    }
+  }
+};
+
+// A small batch goes on with what it made ready (EventLoop::run_batch_extension) only while
+// nothing could have come between: a timer due meanwhile still runs at the next step, after
+// the one link already queued, not after the whole chain.
+TEST(EventLoopCallLater, ATimerDueDuringAChainOfCallbacksRunsAtTheNextStep) {
+  EventLoop loop;
+  std::vector<std::string> log;
+  CallbackChain chain{loop, log, 50, nullptr};
+  chain.at = [&](int i) {
+    if (i == 1) loop.call_later(0ms, [&] { log.push_back("timer"); });
+  };
+  loop.call_soon([&] { chain.link(0); });
+  loop.run_forever();
+  ASSERT_EQ(log.size(), 51u);
+  EXPECT_THAT(std::vector<std::string>(log.begin(), log.begin() + 4),
+              ElementsAre("0", "1", "2", "timer"));
+}
+
+// The same for what another thread sends: it queues behind the link already queued.
+TEST(EventLoopCallSoon, ThreadsafeCallbacksQueuedDuringAChainRunAtTheNextStep) {
+  EventLoop loop;
+  std::vector<std::string> log;
+  CallbackChain chain{loop, log, 50, nullptr};
+  std::thread sender;
+  std::atomic<bool> sent{false};
+  chain.at = [&](int i) {
+    if (i == 1) {
+      sender = std::thread([&] {
+        loop.call_soon_threadsafe([&] { log.push_back("remote"); });
+        sent.store(true);
+      });
+      // Link 1 waits for the send (the loop does not run meanwhile; no timing involved).
+      while (!sent.load()) std::this_thread::yield();
+    }
+  };
+  loop.call_soon([&] { chain.link(0); });
+  loop.run_forever();
+  sender.join();
+  ASSERT_EQ(log.size(), 51u);
+  EXPECT_THAT(std::vector<std::string>(log.begin(), log.begin() + 4),
+              ElementsAre("0", "1", "2", "remote"));
+}
+
 TEST(EventLoopCallLater, ReturnsACancellableTimerHandle) {
   EventLoop loop;
   std::vector<int> log;

@@ -8,7 +8,10 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
+#include <future>
 #include <mutex>
+#include <string>
 #include <set>
 #include <thread>
 #include <vector>
@@ -560,6 +563,37 @@ TEST(RuntimeTest, HandlesUsedAndDroppedWhileTheirTasksStart) {
       ASSERT_EQ(outcome[i].load(), 1) << "task " << i;
     }
   }
+}
+
+Coro<void> log_name(std::vector<std::string>& log, std::string name) {
+  log.push_back(std::move(name));
+  co_return;
+}
+
+// A loop's own queued migratable work gets its turn at the next step even while the ready
+// queue keeps refilling itself one item at a time (a small batch goes on with what it made
+// ready only while the loop's queue and LIFO slot are empty: EventLoop::run_batch_extension).
+TEST(RuntimeTest, QueuedSpawnedTasksRunBetweenTheLinksOfACallbackChain) {
+  Runtime rt({.threads = 1});
+  std::vector<std::string> log;  // loop thread only, until `done`
+  std::promise<void> done;
+  std::function<void(int)> link = [&](int i) {
+    log.push_back(std::to_string(i));
+    if (i == 0) {
+      spawn(log_name(log, "a"));  // displaced from the LIFO slot by b: queued
+      spawn(log_name(log, "b"));
+    }
+    if (i + 1 < 50) {
+      EventLoop::current().call_soon([&link, i] { link(i + 1); });
+    } else {
+      done.set_value();
+    }
+  };
+  rt.loop(0).call_soon_threadsafe([&] { link(0); });
+  done.get_future().wait();
+  ASSERT_EQ(log.size(), 52u);
+  EXPECT_EQ(std::vector<std::string>(log.begin(), log.begin() + 4),
+            (std::vector<std::string>{"0", "b", "1", "a"}));
 }
 
 TEST(RuntimeTest, ShutdownCancelsPendingTasksAndRunsCleanup) {
