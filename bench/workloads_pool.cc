@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "loop/weft.h"
+#include "scheduler/blocking_pool.h"
 #include "scheduler/to_thread.h"
 
 namespace {
@@ -26,6 +27,15 @@ void check(bool ok, const char* what) {
   }
 }
 
+// With WEFT_BENCH_STATS set: how many threads the pool grew to (they are still alive at the
+// end of a run: keep_alive is 10 s).
+void print_pool_stats() {
+  if (std::getenv("WEFT_BENCH_STATS") == nullptr) return;
+  weft::BlockingPool::Stats s = weft::default_blocking_pool().stats();
+  std::fprintf(stderr, "blocking pool: threads=%zu tasks_run=%lu\n", s.threads,
+               (unsigned long)s.tasks_run);
+}
+
 }  // namespace
 
 double weft_w7_blocking_pool(double scale) {
@@ -41,7 +51,9 @@ double weft_w7_blocking_pool(double scale) {
     check(sum == n * (n + 1) / 2, "W7 sum of results");
     co_return static_cast<double>(n) / seconds;
   };
-  return weft::run(main());
+  double result = weft::run(main());
+  print_pool_stats();
+  return result;
 }
 
 double weft_w7s_blocking_sleep(double scale) {
@@ -62,5 +74,7 @@ double weft_w7s_blocking_sleep(double scale) {
     check(sum == n * (n - 1) / 2, "W7s sum of results");
     co_return seconds;
   };
-  return weft::run(main());
+  double result = weft::run(main());
+  print_pool_stats();
+  return result;
 }
