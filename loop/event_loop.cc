@@ -228,10 +228,9 @@ void EventLoop::stop() { stopping_ = true; }
 // migratable work is not waiting (take_local runs at the boundary), the loop is not stopping
 // (stop() lets the current batch finish, no more), run_until_complete's task is not done (it
 // returns after the batch that completed the task, before the callbacks that batch queued),
-// and the I/O poll is not due. The order of
-// the ready queue is unchanged. A loop whose tasks wake each other one at a time (W3l) then
-// runs a boundary per kMaxBatch items instead of one per item: about 115 instructions fewer
-// per item.
+// and the I/O poll is not due. The order of the ready queue is unchanged. A loop whose tasks
+// wake each other one at a time (W3l) then runs a boundary per kMaxBatch items instead of one
+// per item: about 115 instructions fewer per item.
 void EventLoop::run_batch_extension() {
   size_t ran = 0;
   const bool watches = poller_.has_watches();
@@ -243,11 +242,7 @@ void EventLoop::run_batch_extension() {
     ++ran;
     ++items_since_io_poll_;
   }
-  if (ran > 0) {
-    uint64_t before = items_run_.load(std::memory_order_relaxed);
-    items_run_.store(before + ran, std::memory_order_relaxed);
-    if (((before + ran) ^ before) >= kDelaySampleInterval) [[unlikely]] maybe_sample_delay();
-  }
+  if (ran > 0) count_items_run(ran);
 }
 
 void EventLoop::run_once() {
@@ -346,12 +341,7 @@ void EventLoop::run_once() {
   did_work_ = n > 0;
   inline_runs_left_ = kInlineRunsPerBatch;
   items_since_io_poll_ += static_cast<uint32_t>(n);
-  if (n > 0) {
-    uint64_t before = items_run_.load(std::memory_order_relaxed);
-    items_run_.store(before + n, std::memory_order_relaxed);
-    // Every kDelaySampleInterval items (a power of two), a scheduling-delay sample.
-    if (((before + n) ^ before) >= kDelaySampleInterval) [[unlikely]] maybe_sample_delay();
-  }
+  if (n > 0) count_items_run(n);
   // The watchdog sees progress through step_seq_, one plain store per batch; each item says
   // what it is (TaskBase::run, CallbackNode::run).
   bump(step_seq_);

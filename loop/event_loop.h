@@ -13,9 +13,9 @@
 // queue, then run a bounded batch of ready items in FIFO order. Items scheduled while the
 // batch runs wait for the next step, as in asyncio, except when nothing could come between
 // them and the batch (no timer pending, nothing from another thread, not stopping: see
-// run_batch_extension); then the batch goes on with them, in the same order. When the ready queue is busy, I/O is
-// still polled (without waiting) after every kIoPollInterval items, so a loop full of
-// yielding tasks cannot starve its sockets.
+// run_batch_extension); then the batch goes on with them, in the same order. When the ready
+// queue is busy, I/O is still polled (without waiting) after every kIoPollInterval items, so
+// a loop full of yielding tasks cannot starve its sockets.
 //
 // Thread-safety: "owning loop only" means the thread running the loop (or, before it first
 // runs, any one thread at a time). call_soon_threadsafe is the one method any thread may
@@ -365,6 +365,13 @@ class EventLoop {
     EventLoop* loop_;
   };
   void maybe_sample_delay();
+  // Adds n to items_run_ (owning thread only: a plain load and store) and takes a
+  // scheduling-delay sample every kDelaySampleInterval items. Inline: once per batch.
+  void count_items_run(size_t n) {
+    uint64_t before = items_run_.load(std::memory_order_relaxed);
+    items_run_.store(before + n, std::memory_order_relaxed);
+    if (((before + n) ^ before) >= kDelaySampleInterval) [[unlikely]] maybe_sample_delay();
+  }
 
   internal::RunQueue ready_;
   internal::Inbox inbox_;

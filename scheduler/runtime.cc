@@ -128,7 +128,7 @@ class Runtime::Worker final : public internal::WorkSource {
     // Nothing here, and not the turn to look at the injection queue: a loop that runs the
     // tasks it wakes one by one (W3l) takes this path every iteration. Apart from the rest
     // because the rest's frame (the batch array) cost 40 instructions per call.
-    if (!has_lifo() && queue_.empty() && (ticks_ + 1) % kInjectionCheckInterval != 0) {
+    if (!has_local_work() && (ticks_ + 1) % kInjectionCheckInterval != 0) {
       ++ticks_;
       lifo_streak_ = 0;
       return 0;
