@@ -21,7 +21,9 @@
 // fork-join step, or other tasks while it is suspended) that could drop the handle, e.g.
 // `co_await member` with the member reassigned meanwhile. An rvalue handle may be a
 // temporary that dies before the awaiter does (`return make_future().operator co_await();`
-// in a user's awaitable), so awaiting one takes the reference at once.
+// in a user's awaitable), so awaiting one takes the reference at once. A task that never
+// leaves its loop, awaiting a plain future of that loop, pins the future instead of taking
+// a reference (FutureBase, "Awaiter pins"): no locked instruction on the loop's thread.
 #ifndef WEFT_LOOP_FUTURE_AWAITER_H_
 #define WEFT_LOOP_FUTURE_AWAITER_H_
 
@@ -68,13 +70,21 @@ class FutureAwaiter final : public WaitCanceller {
       : state_(std::exchange(other.state_, nullptr)),
         task_(std::exchange(other.task_, nullptr)),
         remote_(other.remote_),
-        owns_ref_(std::exchange(other.owns_ref_, false)) {}
+        owns_ref_(std::exchange(other.owns_ref_, false)),
+        pinned_(std::exchange(other.pinned_, false)) {}
   FutureAwaiter(const FutureAwaiter&) = delete;
-  ~FutureAwaiter() {
-    if (!owns_ref_) return;
-    // The awaiting frame is being destroyed while suspended (its task was abandoned).
-    if (task_ && !remote_ && !state_->done()) state_->remove_waiter(task_);
-    state_->unref();
+  // Inline: the pinned path after a resumption is a load and a store, less than a call.
+  [[gnu::always_inline]] ~FutureAwaiter() {
+    if (task_) [[unlikely]] {
+      // The awaiting frame is being destroyed while suspended (its task was abandoned).
+      if (!remote_ && !state_->done()) state_->remove_waiter(task_);
+    }
+    // On the future's loop (the awaiting task never leaves it), or the thread closing it.
+    if (pinned_) {
+      state_->unpin_awaiter();  // may delete the future
+    } else if (owns_ref_) {
+      state_->unref();
+    }
   }
 
   bool await_ready() const noexcept { return state_->done(); }
@@ -82,10 +92,16 @@ class FutureAwaiter final : public WaitCanceller {
     if (static_cast<FutureBase*>(state_) == static_cast<FutureBase*>(&task)) {
       throw_self_await(task);
     }
-    // From here on other code may run on this thread before await_resume.
+    // From here on other code may run on this thread before await_resume: keep the future
+    // alive (the pin's ordering argument needs it stored before anything else runs).
     if (!owns_ref_) {
-      state_->ref();
-      owns_ref_ = true;
+      if (!state_->shared() && task.stays_on_its_loop() && task.loop() == state_->loop() &&
+          state_->try_pin_awaiter()) {
+        pinned_ = true;
+      } else {
+        state_->ref();
+        owns_ref_ = true;
+      }
     }
     if constexpr (std::is_base_of_v<TaskBase, State>) {
       // Fork-join: an awaited spawned task that has not started runs here and now.
@@ -131,6 +147,7 @@ class FutureAwaiter final : public WaitCanceller {
   TaskBase* task_ = nullptr;
   bool remote_ = false;
   bool owns_ref_ = false;  // at once for an rvalue, else in await_suspend
+  bool pinned_ = false;    // instead of owns_ref_ (see the file comment)
 };
 
 }  // namespace weft::internal

@@ -31,6 +31,48 @@ class PostedRef {
 
 }  // namespace
 
+// Carries the last reference of a pinned future from another thread to the future's loop,
+// where the pin byte may be read and written (see "Awaiter pins" in future_base.h). Run on
+// the loop, or discarded: by close() on the closing thread, which destroys the loop's
+// frames itself and so is where the pins are written then; or, the loop closed already, by
+// schedule_threadsafe on the sending thread, after close() (seq_cst on the inbox gate) and
+// so after every frame's unpin.
+class PinnedRelease final : public Runnable {
+ public:
+  explicit PinnedRelease(FutureBase* f) : f_(f) {}
+  void run() override { release(); }
+  void discard() override { release(); }
+
+ private:
+  void release() {
+    FutureBase* f = f_;
+    delete this;
+    f->release_as_owner();
+  }
+  FutureBase* f_;
+};
+
+void FutureBase::release_last_while_pinned() {
+  if (t_running_loop == loop()) return decide_as_owner();
+  // The pin byte is the loop's to write: keep the reference (still counted, see unref) and
+  // drop it there.
+  loop()->schedule_threadsafe(new PinnedRelease(this));
+}
+
+void FutureBase::release_as_owner() {
+  if (refs_.load(std::memory_order_acquire) != 1 && !drop_one_of_several()) return;
+  decide_as_owner();
+}
+
+void FutureBase::decide_as_owner() {
+  uint8_t w = lock_.pins().load(std::memory_order_relaxed);
+  if ((w & kPinCount) == 0) return destroy();
+  // The last unpin deletes it. The count goes to 0, which post_callback tests: nobody else
+  // holds a reference to change it with.
+  refs_.store(0, std::memory_order_relaxed);
+  lock_.pins().store(w | kOrphaned, std::memory_order_relaxed);
+}
+
 bool FutureBase::cancel(std::string msg) {
   if (done()) return false;
   exception_retrieved_ = true;  // a cancelled future has nothing to report
@@ -129,6 +171,13 @@ void FutureBase::complete_as(State s) {
 }
 
 void FutureBase::post_callback(DoneCallbackFn fn, EventLoop* loop) {
+  if (!shared_ && refs_.load(std::memory_order_relaxed) == 0) {
+    // An orphaned future, completed by its pinned task's cancellation: the callbacks'
+    // references keep it from here on, not the last unpin. A plain future completes on its
+    // loop's thread, the one that writes the pin byte.
+    lock_.pins().store(lock_.pins().load(std::memory_order_relaxed) & ~kOrphaned,
+                       std::memory_order_relaxed);
+  }
   ref();
   auto call = [self = PostedRef(this), fn = std::move(fn)]() mutable { fn(self.get()); };
   if (!loop) loop = this->loop();

@@ -1,5 +1,6 @@
 // drop_ref: the release half of an intrusive atomic reference count, for the objects a loop
-// creates and frees at its own rate (future and task states, callback nodes, executor jobs).
+// creates and frees at its own rate (callback nodes, executor jobs; FutureBase spells out a
+// variant whose plain-future count stops at 1, for its awaiter pins).
 //
 //   void unref() {
 //     if (internal::drop_ref(refs_)) delete this;

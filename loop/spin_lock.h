@@ -9,6 +9,7 @@
 #define WEFT_LOOP_SPIN_LOCK_H_
 
 #include <atomic>
+#include <cstdint>
 
 namespace weft::internal {
 
@@ -21,14 +22,16 @@ inline void cpu_relax() {
 class SpinLock {
  public:
   void lock() {
-    while (locked_.exchange(true, std::memory_order_acquire)) {
-      while (locked_.load(std::memory_order_relaxed)) cpu_relax();
+    while (word_.exchange(1, std::memory_order_acquire) != 0) {
+      while (word_.load(std::memory_order_relaxed) != 0) cpu_relax();
     }
   }
-  void unlock() { locked_.store(false, std::memory_order_release); }
+  void unlock() { word_.store(0, std::memory_order_release); }
 
- private:
-  std::atomic<bool> locked_{false};
+ protected:
+  // 0 unlocked, 1 locked. Protected for an owner that never takes the lock in some states
+  // and has another use for the byte then (FutureBase's awaiter pins).
+  std::atomic<uint8_t> word_{0};
 };
 
 // Locks only when `enabled` (objects that are never shared skip the atomics).

@@ -114,6 +114,9 @@ class TaskBase : public FutureBase, public Runnable {
     set_shared();
   }
   bool spawned() const { return spawned_; }
+  // Whether every later step runs on the task's current loop, as its current one does: a
+  // create_task, or a spawned task pinned to its loop. The task's own step.
+  bool stays_on_its_loop() const { return !spawned_ || pinned_; }
   // A spawned task that creates something bound to its loop (a Future, a Task, a callback,
   // a timeout, a watched file descriptor, a combinator's done-callbacks) stays on that loop
   // from then on, like a create_task. Owner thread, during the task's step.
