@@ -52,6 +52,11 @@ class PinnedRelease final : public Runnable {
   FutureBase* f_;
 };
 
+void FutureBase::unref_slow() {
+  if (refs_.load(std::memory_order_acquire) != 1 && !drop_one_of_several()) return;
+  release_last();
+}
+
 void FutureBase::release_last_while_pinned() {
   if (t_running_loop == loop()) return decide_as_owner();
   // The pin byte is the loop's to write: keep the reference (still counted, see unref) and

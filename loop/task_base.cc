@@ -91,14 +91,16 @@ TaskBase::TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBas
       id_(next_task_id()),
       site_line_(root_promise->site().line) {
   root_promise->set_task(this);
-  if (!name.empty()) [[unlikely]] cold().name = new TaskName(id_, std::string(name), nullptr);
+  if (!name.empty()) [[unlikely]] set_name_at_creation(name);
+}
+
+void TaskBase::set_name_at_creation(std::string_view name) {
+  cold().name = new TaskName(id_, std::string(name), nullptr);
 }
 
 std::string CoroSite::to_string() const {
   return absl::StrFormat("%s:%d in %s", file, line, function);
 }
-
-TaskBase::~TaskBase() { destroy_frames(); }
 
 void TaskBase::destroy_frames() {
   if (root_) std::exchange(root_, {}).destroy();
