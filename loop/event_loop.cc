@@ -614,6 +614,11 @@ void EventLoop::link_task(TaskBase* task) {
 }
 
 void EventLoop::release_task(TaskBase* task) {
+  unlink_task(task);
+  task->unref();
+}
+
+void EventLoop::unlink_task(TaskBase* task) {
   if (task->prev_in_loop) {
     task->prev_in_loop->next_in_loop = task->next_in_loop;
   } else {
@@ -627,7 +632,6 @@ void EventLoop::release_task(TaskBase* task) {
   // Marks "not in the list" (a task is never its own neighbour otherwise).
   task->prev_in_loop = task->next_in_loop = task;
   --num_tasks_;
-  task->unref();
 }
 
 std::vector<TaskBase*> EventLoop::pending_tasks_snapshot() const {

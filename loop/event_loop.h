@@ -303,6 +303,9 @@ class EventLoop {
   bool parked() const { return parked_.load(std::memory_order_seq_cst); }
   // The task is done: the loop forgets it and drops its reference.
   void release_task(internal::TaskBase* task);
+  // release_task's first half, for a finishing task's own step, which drops the reference
+  // itself (TaskBase::drop_loop_reference: it may hand it to an awaiter).
+  void unlink_task(internal::TaskBase* task);
   // Pending tasks, oldest first (a snapshot with a reference each: callers unref).
   std::vector<internal::TaskBase*> pending_tasks_snapshot() const;
   // Raises RuntimeError("Event loop is closed; ...") naming `what`. Inline: every call_soon

@@ -92,6 +92,15 @@ class FutureAwaiter final : public WaitCanceller {
     if (static_cast<FutureBase*>(state_) == static_cast<FutureBase*>(&task)) {
       throw_self_await(task);
     }
+    if constexpr (std::is_base_of_v<TaskBase, State>) {
+      // Fork-join, the awaited child next in line: run it here, and get the loop's
+      // reference from it rather than a reference of our own (TaskBase's comment).
+      if (!owns_ref_ && state_->spawned() && !state_->started() &&
+          TaskBase::run_awaited_handing_ref(task, *state_)) {
+        owns_ref_ = true;
+        if (state_->done()) return false;
+      }
+    }
     // From here on other code may run on this thread before await_resume: keep the future
     // alive (the pin's ordering argument needs it stored before anything else runs).
     if (!owns_ref_) {

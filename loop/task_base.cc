@@ -196,7 +196,15 @@ void TaskBase::run() {
     return;  // `this` may be gone
   }
   if (must_cancel_ && waiting_on_) deliver_cancel_to_wait();
-  if (spawned_) end_step_spawned();  // from here on another loop may run the task
+  if (spawned_) {
+    if (step_flags_ & kHandLoopRef) [[unlikely]] {
+      // Not finished: the awaiter's reference, taken while only this thread can reach the
+      // task (a wake meanwhile only marks it notified).
+      step_flags_ &= ~kHandLoopRef;
+      ref();
+    }
+    end_step_spawned();  // from here on another loop may run the task
+  }
 }
 
 bool TaskBase::run_awaited_inline(TaskBase& awaiter, TaskBase& awaited) {
@@ -220,6 +228,26 @@ bool TaskBase::run_awaited_inline(TaskBase& awaiter, TaskBase& awaited) {
   loop->publish_task_step(awaiter.id_, awaiter.site_function_);
   if (awaiter.cold_) [[unlikely]] loop->publish_step_name(awaiter.cold_->name);
   return awaited.done();
+}
+
+bool TaskBase::run_awaited_handing_ref(TaskBase& awaiter, TaskBase& awaited) {
+  EventLoop* loop = t_running_loop;
+  WorkSource* source = loop ? loop->work_source() : nullptr;
+  if (source == nullptr || loop->current_task() != &awaiter || !loop->enter_inline_runs()) {
+    return false;
+  }
+  if (!loop->spend_inline_run() || !source->take_awaited(&awaited)) {
+    loop->leave_inline_runs();
+    return false;
+  }
+  // Taken out of the queue, not started: nobody else can run it, so the flag is this
+  // thread's to set.
+  awaited.step_flags_ |= kHandLoopRef;
+  awaited.run();  // its first step; it saves and restores the current task
+  loop->leave_inline_runs();
+  loop->publish_task_step(awaiter.id_, awaiter.site_function_);
+  if (awaiter.cold_) [[unlikely]] loop->publish_step_name(awaiter.cold_->name);
+  return true;
 }
 
 void TaskBase::begin_step_spawned(EventLoop* here) {
@@ -313,7 +341,8 @@ void TaskBase::pin_slow() {
 void TaskBase::leave_task_list() {
   release_pending_ = false;
   EventLoop* home = cold_ && cold_->home ? cold_->home : loop();
-  home->release_task(this);  // may delete this
+  home->unlink_task(this);
+  drop_loop_reference();  // may delete this
 }
 
 void TaskBase::deliver_cancel_to_wait() {
@@ -357,7 +386,8 @@ bool TaskBase::start() {
   destroy_frames();
   mark_retrieved();
   finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg())));
-  here->release_task(this);  // may delete this
+  here->unlink_task(this);
+  drop_loop_reference();  // may delete this
   return false;
 }
 
@@ -393,9 +423,15 @@ void TaskBase::complete() {
     if (cold_->home) home = cold_->home;
   }
   if (home == loop()) {
-    home->release_task(this);  // may delete this
+    home->unlink_task(this);
+    drop_loop_reference();  // may delete this
   } else {
-    // A migrated task: its home's task list is that loop's alone to touch.
+    // A migrated task: its home's task list is that loop's alone to touch. The loop's
+    // reference goes with it there, so an awaiter owed one gets one of its own.
+    if (step_flags_ & kHandLoopRef) [[unlikely]] {
+      step_flags_ &= ~kHandLoopRef;
+      ref();
+    }
     release_pending_ = true;
     home->schedule_threadsafe(this);
   }

@@ -208,6 +208,25 @@ class TaskBase : public FutureBase, public Runnable {
   // behind every older task of the queue, the tree is run breadth-first, and all of it is
   // alive at once. Returns whether `awaited` is done, so that the awaiter need not suspend.
   static bool run_awaited_inline(TaskBase& awaiter, TaskBase& awaited);
+  // The same for an awaiter that holds no reference of its own to `awaited` (it borrows
+  // its handle's), when `awaited` is the loop's first choice (WorkSource::take_awaited):
+  // runs `awaited`'s first step here, and that step hands the awaiter the loop's reference
+  // instead of dropping it when it finishes the task, or takes one for the awaiter before
+  // anyone else can run the task if it does not (kHandLoopRef). Returns false if it did not
+  // run `awaited` (the awaiter then takes a reference and goes the usual way); true if it
+  // did, and the awaiter then owns one reference to `awaited`. Fork-join's awaited child
+  // thus costs one reference-count RMW instead of three (W5).
+  static bool run_awaited_handing_ref(TaskBase& awaiter, TaskBase& awaited);
+  // Drops the loop's reference to this finishing task (after EventLoop::unlink_task),
+  // unless the running step hands it to an awaiter (run_awaited_handing_ref). May delete
+  // this.
+  void drop_loop_reference() {
+    if (step_flags_ & kHandLoopRef) [[unlikely]] {
+      step_flags_ &= ~kHandLoopRef;
+      return;
+    }
+    unref();
+  }
 
   // --- Introspection (introspect.h). Owning loop only. ---
   // The root coroutine's promise while the task has frames (not done), else nullptr. The
@@ -311,7 +330,11 @@ class TaskBase : public FutureBase, public Runnable {
   // FrameAllocator size class (TaskState<void> 168 -> 176 bytes, W9 393 -> 409 per task).
   //   kSelfNotified: woken by its own step.
   //   kStepKept: requeued by a yield without leaving kRunning (end_step_spawned).
-  enum StepFlag : uint8_t { kSelfNotified = 1, kStepKept = 2 };
+  //   kHandLoopRef: this step, run by run_awaited_handing_ref, owes its awaiter a reference.
+  //   Set only while the task is out of every queue and not yet started; cleared by the
+  //   step: drop_loop_reference hands over the loop's, or run() (and complete() for a task
+  //   that finished away from home) takes one before the task can run anywhere else.
+  enum StepFlag : uint8_t { kSelfNotified = 1, kStepKept = 2, kHandLoopRef = 4 };
   uint8_t step_flags_ = 0;
   bool release_pending_ = false;  // finished away from home, posted there to leave the list
   bool pinned_ = false;  // written under lock_ by the task's own step (see pin_to_loop)

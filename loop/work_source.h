@@ -48,6 +48,10 @@ class WorkSource {
   // the newest such task (fork-join: a child spawned after it, which it would otherwise
   // wait behind); nullptr if there is none.
   virtual TaskBase* take_for_await(TaskBase* awaited) = 0;
+  // Owner thread: takes `awaited` out of this loop's own migratable work if it is what the
+  // loop would hand out first (take_for_await's first choice: the LIFO slot or the back of
+  // the queue), for the caller to run at once; false, and nothing taken, otherwise.
+  virtual bool take_awaited(TaskBase* awaited) = 0;
   // Owner thread, at the end of a batch: the task a step of the batch spawned to run next
   // (the LIFO slot), for the loop to run at once, in the same batch; nullptr if there is
   // none, or once the LIFO streak is used up (the rest of the loop's work must get a turn).

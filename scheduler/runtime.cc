@@ -219,6 +219,14 @@ class Runtime::Worker final : public internal::WorkSource {
     return nullptr;
   }
 
+  bool take_awaited(TaskBase* awaited) override {
+    TaskBase* expected = awaited;
+    if (lifo_.load(std::memory_order_relaxed) == awaited) {
+      return lifo_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel);
+    }
+    return queue_.pop_back_if(awaited);
+  }
+
   void push_woken(TaskBase* task) override {
     Worker* w = t_worker;
     if (w && w->rt_ == rt_) {

@@ -55,6 +55,24 @@ class StealableQueue {
     }
   }
 
+  // Owner only. Takes the newest task if it is `expected`; false, and nothing taken, if it
+  // is not (or the queue is empty).
+  bool pop_back_if(TaskBase* expected) {
+    uint64_t w = word_.load(std::memory_order_relaxed);
+    for (;;) {
+      uint32_t len = length(w);
+      if (len == 0) return false;
+      if (slots_[(head(w) + len - 1) & kMask].load(std::memory_order_relaxed) != expected) {
+        return false;
+      }
+      uint64_t next = pack(head(w), len - 1, generation(w) + 1);
+      if (word_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+                                      std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+  }
+
   // Owner only. Takes the newest task (the last pushed and not yet taken), or nullptr.
   TaskBase* pop_back() {
     uint64_t w = word_.load(std::memory_order_relaxed);

@@ -208,8 +208,9 @@ TEST(ForkJoinTest, SkynetOnTwoLoopsIsRight) {
 }
 
 // The awaited child runs nested in the awaiter's co_await and, finishing there, leaves its
-// loop's task list (dropping the list's reference). If it also drops the handle the parent
-// awaits through, the awaiter's own reference (taken before the nested run) is the last one.
+// loop's task list, handing the list's reference to the awaiter, which has none of its own
+// (TaskBase::run_awaited_handing_ref). If the child also drops the handle the parent awaits
+// through, that handed reference is the last one (ASan: a use after free otherwise).
 struct ChildHolder {
   Task<int> child;
 };
@@ -230,6 +231,71 @@ TEST(ForkJoinTest, AChildThatDropsTheHandleItIsAwaitedThroughStillDeliversItsRes
   EXPECT_EQ(rt.block_on(await_held_child(holder)), 5);
   EXPECT_EQ(inline_runs(rt), 1u);
   EXPECT_FALSE(holder.child);
+}
+
+// A child whose first step, run nested in the awaiter's co_await, does not finish it: the
+// awaiter must get a reference of its own before the child can run again (here, on either
+// loop: the yield puts it where a sibling may take it). The child drops the handle its
+// parent awaits through, so that reference is the only one left once the child finishes.
+Coro<int> drop_handle_then_yield(ChildHolder& holder, int value) {
+  holder.child = Task<int>();
+  co_await sleep(Duration::zero());
+  co_await sleep(Duration::zero());
+  co_return value;
+}
+
+Coro<int> await_held_yielding_child(ChildHolder& holder, int value) {
+  holder.child = spawn(drop_handle_then_yield(holder, value));
+  co_return co_await holder.child;
+}
+
+TEST(ForkJoinTest, AChildThatYieldsInItsFirstStepAfterDroppingItsHandleStillDelivers) {
+  Runtime rt({.threads = 1});
+  ChildHolder holder;
+  EXPECT_EQ(rt.block_on(await_held_yielding_child(holder, 9)), 9);
+  EXPECT_EQ(inline_runs(rt), 1u);
+  EXPECT_FALSE(holder.child);
+}
+
+Coro<long> many_yielding_children(int n) {
+  long sum = 0;
+  for (int i = 0; i < n; ++i) {
+    ChildHolder holder;
+    Task<int> keep_going = spawn(await_held_yielding_child(holder, i));
+    sum += co_await keep_going;
+  }
+  co_return sum;
+}
+
+TEST(ForkJoinTest, ChildrenThatMayMoveAfterTheirFirstNestedStepStressOnTwoLoops) {
+  // Bounded: each round, a child run nested in its awaiter's co_await yields, may be taken
+  // by the other loop and finish there, while its awaiter waits on this one, through the
+  // reference the first step took for it.
+  constexpr int kChildren = test_env::kUnderSanitizer ? 300 : 3000;
+  Runtime rt({.threads = 2});
+  EXPECT_EQ(rt.block_on(many_yielding_children(kChildren)),
+            static_cast<long>(kChildren) * (kChildren - 1) / 2);
+}
+
+Coro<int> value_after_yield(int v) {
+  co_await sleep(Duration::zero());
+  co_return v;
+}
+
+Coro<int> await_yielding_children_kept() {
+  Task<int> a = spawn(value_after_yield(1));
+  Task<int> b = spawn(value_after_yield(2));
+  int x = co_await a;  // a's first step runs here and suspends: the awaiter waits for it
+  int y = co_await b;
+  co_return x + y;
+}
+
+TEST(ForkJoinTest, AChildWhoseNestedFirstStepSuspendsIsAwaitedTheUsualWay) {
+  Runtime rt({.threads = 1});
+  EXPECT_EQ(rt.block_on(await_yielding_children_kept()), 3);
+  // Only `a` ran nested: while the awaiter waited for it, the loop started `b` (its LIFO
+  // slot) as usual.
+  EXPECT_EQ(inline_runs(rt), 1u);
 }
 
 }  // namespace

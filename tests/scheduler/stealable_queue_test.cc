@@ -37,6 +37,20 @@ TEST(StealableQueueTest, TakeIsOldestFirstAndPopBackNewestFirst) {
   EXPECT_TRUE(q.empty());
 }
 
+TEST(StealableQueueTest, PopBackIfTakesTheNewestOnlyWhenItIsTheOneAskedFor) {
+  StealableQueue q;
+  EXPECT_FALSE(q.pop_back_if(item(0)));  // empty
+  for (uintptr_t i = 0; i < 3; ++i) ASSERT_TRUE(q.push(item(i)));
+  EXPECT_FALSE(q.pop_back_if(item(1)));  // queued, but not the newest
+  EXPECT_EQ(q.size(), 3u);
+  EXPECT_TRUE(q.pop_back_if(item(2)));
+  EXPECT_TRUE(q.pop_back_if(item(1)));
+  EXPECT_EQ(q.size(), 1u);
+  TaskBase* got[2];
+  ASSERT_EQ(q.take(got, 2, /*half=*/false), 1u);
+  EXPECT_EQ(got[0], item(0));
+}
+
 TEST(StealableQueueTest, APushToAFullQueueFailsAndKeepsWhatItHolds) {
   StealableQueue q;
   for (uintptr_t i = 0; i < StealableQueue::kCapacity; ++i) ASSERT_TRUE(q.push(item(i)));
@@ -57,10 +71,10 @@ TEST(StealableQueueTest, WrapsAroundTheRing) {
   }
 }
 
-// The owner pushes and pops at the back while two thieves take halves from the front:
-// every item is taken exactly once, by one side or the other. The race the generation
-// guards against (a pop, then a push into the same slot, under a thief that read it) comes
-// up constantly here: the owner pops back most of what it pushes.
+// The owner pushes and pops at the back (pop_back, pop_back_if) while two thieves take
+// halves from the front: every item is taken exactly once, by one side or the other. The
+// race the generation guards against (a pop, then a push into the same slot, under a thief
+// that read it) comes up constantly here: the owner pops back most of what it pushes.
 TEST(StealableQueueTest, OwnerAndThievesTakeEachItemExactlyOnce) {
   StealableQueue q;
   std::vector<std::atomic<int>> taken(kItems);
@@ -83,6 +97,8 @@ TEST(StealableQueueTest, OwnerAndThievesTakeEachItemExactlyOnce) {
     for (int k = 0; k < 2; ++k) {
       if (TaskBase* t = q.pop_back()) taken[index_of(t)].fetch_add(1);
     }
+    // And the fork-join case: the newest, if it is still the last one pushed.
+    if (next > 0 && q.pop_back_if(item(next - 1))) taken[next - 1].fetch_add(1);
   }
   done.store(true, std::memory_order_release);
   t1.join();
