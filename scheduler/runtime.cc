@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "loop/errors.h"
 #include "loop/work_source.h"
+#include "scheduler/lifo_slot.h"
 #include "scheduler/stealable_queue.h"
 
 namespace weft {
@@ -17,10 +18,12 @@ using internal::TaskBase;
 //
 // Invariants:
 // - Only the worker's own thread pushes to `queue_` and to `lifo_`, and pops at the back of
-//   `queue_` (take_for_await); any thread may take from the front, or exchange the slot.
+//   `queue_` (take_for_await); any thread may take from the front. The owner takes from the
+//   slot with plain accesses, a sibling only by LifoSlot::rescue (its own handshake).
 // - A task is in at most one place: a StealableQueue, a LIFO slot, the injection queue, or a
 //   loop's ready queue, or it is being run by the loop that took it (also inline, by a task
-//   awaiting it). Taking it (CAS, exchange or the injection lock) is what transfers it.
+//   awaiting it). Taking it (CAS, exchange, the slot's handshake or the injection lock) is
+//   what transfers it.
 //
 // The parking protocol (no lost wake-ups). Work a loop may take from a sibling is announced
 // in a queue (a StealableQueue's word, the injection queue's size); each worker says whether
@@ -53,7 +56,9 @@ using internal::TaskBase;
 //   the owner blocks its thread instead, and then a sibling must rescue it. A parking loop
 //   that sees a sibling's slot occupied notes the sibling's step counter
 //   (EventLoop::step_seq) and parks for at most kLifoRescueNs, marked kWatching; once awake
-//   it takes the slot's task if the counter has not moved. The same Dekker pair makes this
+//   it takes the slot's task (LifoSlot::rescue: ~14 us of asymmetric fence, once per
+//   rescue, so that the owner's takes cost no locked instruction) if the counter has not
+//   moved. The same Dekker pair makes this
 //   safe: the owner exchanges the slot (seq_cst), then loads the siblings' `park_state_`;
 //   the parker stores its `park_state_` (seq_cst), then loads the slots. Either the owner
 //   sees every sibling parked without bound (and wakes one: woken, it finds the slot and
@@ -92,8 +97,9 @@ class Runtime::Worker final : public internal::WorkSource {
   // (and that push wakes a parked sibling). The slot itself is announced only to loops
   // that all sleep without bound (see the parking protocol).
   void push(TaskBase* task) {
-    // seq_cst: the LIFO handshake orders this before the load of the idle state.
-    if (TaskBase* displaced = lifo_.exchange(task, std::memory_order_seq_cst)) {
+    // seq_cst (LifoSlot::push): the LIFO handshake orders this before the load of the idle
+    // state.
+    if (TaskBase* displaced = lifo_.push(task)) {
       push_to_queue(displaced);
     } else if (rt_->workers_.size() > 1) {
       rt_->notify_if_all_parked(this);
@@ -114,13 +120,13 @@ class Runtime::Worker final : public internal::WorkSource {
 
   // Owner thread, after the loop stopped: everything still queued here, for discarding.
   void drain(std::vector<TaskBase*>& out) {
-    if (TaskBase* t = lifo_.exchange(nullptr)) out.push_back(t);
+    if (TaskBase* t = lifo_.take()) out.push_back(t);
     std::array<TaskBase*, internal::StealableQueue::kCapacity> got;
     while (size_t n = queue_.take(got.data(), got.size(), false)) {
       out.insert(out.end(), got.begin(), got.begin() + n);
     }
   }
-  bool has_lifo() const { return lifo_.load(std::memory_order_acquire) != nullptr; }
+  bool has_lifo() const { return lifo_.occupied(); }
   bool has_local_work() const override { return has_lifo() || !queue_.empty(); }
 
   // --- WorkSource ---
@@ -145,7 +151,7 @@ class Runtime::Worker final : public internal::WorkSource {
       ready.push_back(t);
       return 1;
     }
-    TaskBase* lifo = has_lifo() ? lifo_.exchange(nullptr, std::memory_order_acq_rel) : nullptr;
+    TaskBase* lifo = has_lifo() ? lifo_.take() : nullptr;
     lifo_streak_ = 0;
     std::array<TaskBase*, kSlice> got;
     size_t n = 0;
@@ -168,7 +174,7 @@ class Runtime::Worker final : public internal::WorkSource {
     // The same streak as take_local's: at most kMaxLifoStreak LIFO tasks in a row, whether
     // they run in the batch that spawned them or in the next one.
     if (lifo_streak_ >= kMaxLifoStreak || !has_lifo()) return nullptr;
-    TaskBase* t = lifo_.exchange(nullptr, std::memory_order_acq_rel);
+    TaskBase* t = lifo_.take();
     if (t) ++lifo_streak_;
     return t;
   }
@@ -205,12 +211,8 @@ class Runtime::Worker final : public internal::WorkSource {
 
   TaskBase* take_for_await(TaskBase* awaited) override {
     // The LIFO slot only if it holds `awaited`: the slot's task is otherwise the one this
-    // loop runs next anyway. A CAS, not a store: a sibling's rescue may take it meanwhile.
-    TaskBase* expected = awaited;
-    if (lifo_.load(std::memory_order_relaxed) == awaited &&
-        lifo_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) {
-      return awaited;
-    }
+    // loop runs next anyway.
+    if (lifo_.take_if(awaited)) return awaited;
     // The back of the queue: what this loop pushed last (the oldest, at the front, are what
     // thieves take). Only unstarted tasks: a woken one goes back where it was.
     TaskBase* task = queue_.pop_back();
@@ -220,10 +222,7 @@ class Runtime::Worker final : public internal::WorkSource {
   }
 
   bool take_awaited(TaskBase* awaited) override {
-    TaskBase* expected = awaited;
-    if (lifo_.load(std::memory_order_relaxed) == awaited) {
-      return lifo_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel);
-    }
+    if (lifo_.take_if(awaited)) return true;
     return queue_.pop_back_if(awaited);
   }
 
@@ -270,7 +269,7 @@ class Runtime::Worker final : public internal::WorkSource {
     for (size_t i = 0; i < n_workers; ++i) {
       Worker* w = rt_->workers_[i].get();
       lifo_seen_[i] = 0;
-      if (w != this && w->lifo_.load(std::memory_order_seq_cst) != nullptr) {
+      if (w != this && w->lifo_.occupied()) {
         lifo_seen_[i] = w->loop_.step_seq() + 1;  // +1: 0 means "not seen"
         watched_ = true;
       }
@@ -362,7 +361,7 @@ class Runtime::Worker final : public internal::WorkSource {
       if (n > 0 || seen == 0) continue;
       Worker* victim = rt_->workers_[i].get();
       if (victim->loop_.step_seq() + 1 != seen) continue;
-      if (TaskBase* t = victim->lifo_.exchange(nullptr, std::memory_order_acq_rel)) {
+      if (TaskBase* t = victim->lifo_.rescue()) {
         victim->stolen_from_.fetch_add(1, std::memory_order_relaxed);
         bump(steals_);
         bump(stolen_tasks_);
@@ -388,7 +387,7 @@ class Runtime::Worker final : public internal::WorkSource {
   std::atomic<uint64_t> wakes_sent_{0};
   std::thread thread_;
   // Written by the owner on every spawn; read by a sibling only on the rescue path.
-  alignas(64) std::atomic<TaskBase*> lifo_{nullptr};
+  internal::LifoSlot lifo_;
   // Written by thieves (fetch_add).
   alignas(64) std::atomic<uint64_t> stolen_from_{0};
   // Written by the owner as it parks and unparks; read by every push of a sibling.
