@@ -3,13 +3,22 @@
 // is stuck (Runtime's "LIFO rescue").
 //
 //   LifoSlot slot;
-//   if (TaskBase* displaced = slot.push(task)) queue.push(displaced);   // owner
+//   if (TaskBase* displaced = slot.push(task)) queue.push(displaced);   // owner, announced
+//   if (!slot.put_if_empty(task)) ...                                   // owner, plain
 //   if (TaskBase* next = slot.take()) run(next);                        // owner
+//   slot.owner_parking();                                               // owner, idle
+//   if (slot.peek().owner_awake) watch();                               // a parking sibling
 //   if (TaskBase* stranded = slot.rescue()) run(stranded);              // a sibling, rarely
 //
-// Thread-safety: push, take and take_if on the owner's thread only; occupied and rescue on
-// any thread. Each task put in is taken exactly once, by take, take_if or rescue. The slot
-// owns nothing: its tasks are the caller's (the Runtime's queues hold the loop's reference).
+// Thread-safety: push, put_if_empty, take, take_if and owner_parking on the owner's thread
+// only; occupied, peek and rescue on any thread. Each task put in is taken exactly once, by
+// take, take_if or rescue. The slot owns nothing: its tasks are the caller's (the Runtime's
+// queues hold the loop's reference).
+//
+// The slot is one word: the task's address and, in its low bit, the owner's awake mark, set
+// by every put and kept by takes and rescues, cleared by owner_parking. The Runtime's
+// parking protocol (scheduler/runtime.cc) lets the owner put with a plain store while no
+// sibling can be parked without bound unless it has seen the mark.
 //
 // Why not an exchange on both sides. The owner takes from the slot once per spawned task
 // (chained_spawn, fork-join), and an exchange is a locked instruction: W4 chained_spawn on 2
@@ -33,9 +42,11 @@
 //   take, after its store of nullptr): the rescuer waits for the plain take to finish. Either
 //   way a plain take never overlaps a rescuer's exchange, and two exchanges cannot both get
 //   the task.
-// - push is an exchange whatever happens (seq_cst: the Runtime's parking handshake orders it
-//   before the load of the siblings' park states). Only the owner puts tasks in, so a plain
-//   take that reads nullptr is not racing with anything.
+// - push is a seq_cst exchange (the Runtime's parking handshake orders it before the load of
+//   the siblings' park states); put_if_empty a plain store, for the puts the Runtime need
+//   not announce. Only the owner puts tasks in, so a plain put into a slot seen empty, or a
+//   plain take that reads nullptr, races with nothing. A rescue is a fetch_and that keeps
+//   the mark.
 // A fence costs ~0.1 us with no other thread of the process running and ~14 us with one (an
 // inter-processor interrupt; measured on this VM), against a 1 ms watch before each rescue.
 // Without membarrier (kernels before 4.14, or where it is filtered), every take is an
@@ -73,8 +84,35 @@ class BasicLifoSlot {
   BasicLifoSlot(const BasicLifoSlot&) = delete;
   BasicLifoSlot& operator=(const BasicLifoSlot&) = delete;
 
-  // Owner. Puts `task` in the slot; returns the task it displaced, or nullptr.
-  TaskBase* push(TaskBase* task) { return slot_.exchange(task, std::memory_order_seq_cst); }
+  // What a sibling sees of the slot (peek).
+  struct View {
+    bool occupied;     // a task is in the slot
+    bool owner_awake;  // the owner has put a task here since it last parked (owner_parking)
+  };
+
+  // Owner. Puts `task` in the slot, and marks the owner awake; returns the task it displaced,
+  // or nullptr. seq_cst: the Runtime's parking handshake orders it before the owner's load
+  // of the siblings' park states.
+  TaskBase* push(TaskBase* task) {
+    return task_of(slot_.exchange(word_of(task) | kOwnerAwake, std::memory_order_seq_cst));
+  }
+
+  // Owner. Puts `task` in the slot with a plain store if the slot is empty (nothing to
+  // displace: only the owner puts tasks in); false, and nothing done, if it is not.
+  bool put_if_empty(TaskBase* task) {
+    if (task_of(slot_.load(std::memory_order_relaxed)) != nullptr) return false;
+    slot_.store(word_of(task) | kOwnerAwake, std::memory_order_release);
+    return true;
+  }
+
+  // Owner, as its loop parks with the slot empty: clears the awake mark, so that siblings
+  // stop watching the slot. A hint only (relaxed): a sibling that still sees the mark watches
+  // for nothing.
+  void owner_parking() {
+    if (slot_.load(std::memory_order_relaxed) == kOwnerAwake) {
+      slot_.store(0, std::memory_order_relaxed);
+    }
+  }
 
   // Owner. Takes the slot's task; nullptr if empty.
   TaskBase* take() { return owner_take<true>(nullptr); }
@@ -83,17 +121,21 @@ class BasicLifoSlot {
   TaskBase* take_if(TaskBase* expected) { return owner_take<false>(expected); }
 
   // Any thread. seq_cst: the parking loop's load of the slot in the Runtime's handshake.
-  bool occupied() const { return slot_.load(std::memory_order_seq_cst) != nullptr; }
+  bool occupied() const { return task_of(slot_.load(std::memory_order_seq_cst)) != nullptr; }
+  View peek() const {
+    uintptr_t word = slot_.load(std::memory_order_seq_cst);
+    return View{task_of(word) != nullptr, (word & kOwnerAwake) != 0};
+  }
 
   // Any thread but the owner's: takes the slot's task, or nullptr. Slow (an asymmetric fence,
   // see above): for the rescue of a task whose owner is stuck, not for stealing.
   TaskBase* rescue() {
-    if (!asymmetric_) return slot_.exchange(nullptr, std::memory_order_acq_rel);
+    if (!asymmetric_) return task_of(slot_.fetch_and(kOwnerAwake, std::memory_order_seq_cst));
     rescuers_.fetch_add(1, std::memory_order_seq_cst);
     TaskBase* task = nullptr;
     if (asymmetric_fence()) {
       wait_for_owner_take();
-      task = slot_.exchange(nullptr, std::memory_order_acq_rel);
+      task = task_of(slot_.fetch_and(kOwnerAwake, std::memory_order_seq_cst));
     }
     // A failed fence leaves the task to its owner: it runs it when its step ends.
     rescuers_.fetch_sub(1, std::memory_order_release);
@@ -101,28 +143,49 @@ class BasicLifoSlot {
   }
 
  private:
+  // The slot's word: the task's address, or 0, with the awake mark in the low bit (tasks are
+  // at least 8-byte aligned). One word, so that a parking sibling reads both at once and the
+  // owner's put writes both at once.
+  static constexpr uintptr_t kOwnerAwake = 1;
+  static uintptr_t word_of(TaskBase* task) { return reinterpret_cast<uintptr_t>(task); }
+  static TaskBase* task_of(uintptr_t word) {
+    return reinterpret_cast<TaskBase*>(word & ~kOwnerAwake);
+  }
+
   // Inline: once per spawned task on the hot paths (out of line it was 23 instructions a
   // call, about as many as it saves).
   template <bool kAny>
   [[gnu::always_inline]] TaskBase* owner_take(TaskBase* expected) {
     // Only this thread puts tasks in, and a rescue only takes them out: a slot seen empty,
     // or holding another task than `expected`, cannot hold `expected` now.
-    TaskBase* seen = slot_.load(std::memory_order_relaxed);
+    TaskBase* seen = task_of(slot_.load(std::memory_order_relaxed));
     if (seen == nullptr || (!kAny && seen != expected)) return nullptr;
-    if (!asymmetric_) [[unlikely]] return exchange_if(kAny ? nullptr : expected);
+    if (!asymmetric_) [[unlikely]] return locked_take(seen);
     owner_taking_.store(1, std::memory_order_relaxed);
     // The rescuer's fence stands in for a hardware barrier here (see the handshake).
     std::atomic_signal_fence(std::memory_order_seq_cst);
     if (rescuers_.load(std::memory_order_acquire) != 0) [[unlikely]] {
       owner_taking_.store(0, std::memory_order_relaxed);
-      return exchange_if(kAny ? nullptr : expected);
+      return locked_take(seen);
     }
     // Reloaded: a rescue may have emptied the slot before this take began.
-    TaskBase* task = slot_.load(std::memory_order_relaxed);
+    uintptr_t word = slot_.load(std::memory_order_relaxed);
     PauseInTake::pause();
-    if (task != nullptr) slot_.store(nullptr, std::memory_order_relaxed);
+    if (task_of(word) != nullptr) slot_.store(word & kOwnerAwake, std::memory_order_relaxed);
     owner_taking_.store(0, std::memory_order_release);
-    return task;
+    return task_of(word);
+  }
+
+  // Takes `seen` (the task the owner saw in the slot) if a rescue has not taken it.
+  TaskBase* locked_take(TaskBase* seen) {
+    uintptr_t word = slot_.load(std::memory_order_relaxed);
+    while (task_of(word) == seen) {
+      if (slot_.compare_exchange_weak(word, word & kOwnerAwake, std::memory_order_acq_rel,
+                                      std::memory_order_relaxed)) {
+        return seen;
+      }
+    }
+    return nullptr;
   }
 
   // The owner's plain take lasts a few instructions, unless its thread is preempted in it.
@@ -132,16 +195,9 @@ class BasicLifoSlot {
     }
   }
 
-  TaskBase* exchange_if(TaskBase* expected) {
-    if (expected == nullptr) return slot_.exchange(nullptr, std::memory_order_acq_rel);
-    return slot_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)
-               ? expected
-               : nullptr;
-  }
-
   // One line: the owner writes the slot and `owner_taking_` on every spawn; rescuers write
   // `rescuers_` (rarely), which the owner reads on every take.
-  alignas(64) std::atomic<TaskBase*> slot_{nullptr};
+  alignas(64) std::atomic<uintptr_t> slot_{0};
   std::atomic<uint32_t> owner_taking_{0};
   std::atomic<uint32_t> rescuers_{0};
   const bool asymmetric_;

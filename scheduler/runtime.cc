@@ -51,19 +51,24 @@ using internal::TaskBase;
 // `park_state_`, lines that change only when that sibling parks or searches. The price is
 // a scan of the siblings per push: fine for the few loops of a machine like this one; a
 // machine with many dozens of cores would want a summary word again.
-// - The LIFO slot has a protocol of its own. A task put there is announced only when every
-//   sibling is parked without bound (notify_if_all_parked): its owner runs it next, unless
-//   the owner blocks its thread instead, and then a sibling must rescue it. A parking loop
-//   that sees a sibling's slot occupied notes the sibling's step counter
-//   (EventLoop::step_seq) and parks for at most kLifoRescueNs, marked kWatching; once awake
-//   it takes the slot's task (LifoSlot::rescue: ~14 us of asymmetric fence, once per
-//   rescue, so that the owner's takes cost no locked instruction) if the counter has not
-//   moved. The same Dekker pair makes this
-//   safe: the owner exchanges the slot (seq_cst), then loads the siblings' `park_state_`;
-//   the parker stores its `park_state_` (seq_cst), then loads the slots. Either the owner
-//   sees every sibling parked without bound (and wakes one: woken, it finds the slot and
-//   watches), or the parker sees the slot (and watches). While a sibling is awake or
-//   watches, LIFO pushes wake nobody.
+// - The LIFO slot has a protocol of its own. Its owner runs the slot's task next, unless it
+//   blocks its thread instead, and then a sibling must rescue it. A parking loop that sees a
+//   sibling's slot occupied notes the sibling's step counter (EventLoop::step_seq) and parks
+//   for at most kLifoRescueNs, marked kWatching; once awake it takes the slot's task
+//   (LifoSlot::rescue: ~14 us of asymmetric fence, once per rescue, so that the owner's
+//   takes cost no locked instruction) if the counter has not moved. A parking loop that sees
+//   the slot empty but the owner's awake mark (set by every put, cleared as the owner parks)
+//   watches too, without a counter: the owner may fill the slot unannounced, and the next
+//   park looks again. Announcing a put, the same Dekker pair as for the queues: the owner
+//   exchanges the slot word (seq_cst, which also sets the mark), then loads the siblings'
+//   `park_state_` (notify_if_all_parked); the parker stores its `park_state_` (seq_cst), then
+//   loads the slot words. Either the owner sees every sibling parked without bound (and wakes
+//   one: woken, it finds the slot and watches), or the parker sees the task or the mark (and
+//   watches). Once an announced put has seen a sibling that is not parked without bound, the
+//   owner's puts into the empty slot are plain stores until it next wakes from a park
+//   (`announce_lifo_`): that sibling's next park follows the load that saw it in the
+//   seq_cst order, so it sees the mark, which stays set while the owner is awake. A busy
+//   loop that spawns thus costs a parked sibling a wake-up per kLifoRescueNs.
 // Thieves never poll a LIFO slot while spinning: a spinning sibling that read the slot each
 // time its owner wrote it cost the owner a cache-line transfer per spawn, and stole the task
 // the owner was about to run (W4 chained_spawn on 2 loops: one transfer per hop).
@@ -97,12 +102,15 @@ class Runtime::Worker final : public internal::WorkSource {
   // (and that push wakes a parked sibling). The slot itself is announced only to loops
   // that all sleep without bound (see the parking protocol).
   void push(TaskBase* task) {
+    // A plain store once a handshake since this loop last woke found a sibling not parked
+    // without bound (see the parking protocol).
+    if (!announce_lifo_ && lifo_.put_if_empty(task)) return;
     // seq_cst (LifoSlot::push): the LIFO handshake orders this before the load of the idle
     // state.
     if (TaskBase* displaced = lifo_.push(task)) {
       push_to_queue(displaced);
-    } else if (rt_->workers_.size() > 1) {
-      rt_->notify_if_all_parked(this);
+    } else {
+      announce_lifo_ = rt_->workers_.size() > 1 && rt_->notify_if_all_parked(this);
     }
   }
 
@@ -121,6 +129,7 @@ class Runtime::Worker final : public internal::WorkSource {
   // Owner thread, after the loop stopped: everything still queued here, for discarding.
   void drain(std::vector<TaskBase*>& out) {
     if (TaskBase* t = lifo_.take()) out.push_back(t);
+    lifo_.owner_parking();  // for good: siblings need not watch a stopped loop's slot
     std::array<TaskBase*, internal::StealableQueue::kCapacity> got;
     while (size_t n = queue_.take(got.data(), got.size(), false)) {
       out.insert(out.end(), got.begin(), got.begin() + n);
@@ -263,15 +272,20 @@ class Runtime::Worker final : public internal::WorkSource {
   int64_t on_park() override {
     // The parker's half of both handshakes: the store, then the loads (the LIFO slots here,
     // has_work after this returns).
+    lifo_.owner_parking();
     park_state_.store(kParked, std::memory_order_seq_cst);
     const size_t n_workers = rt_->workers_.size();
     watched_ = false;
     for (size_t i = 0; i < n_workers; ++i) {
       Worker* w = rt_->workers_[i].get();
       lifo_seen_[i] = 0;
-      if (w != this && w->lifo_.occupied()) {
+      if (w == this) continue;
+      internal::LifoSlot::View slot = w->lifo_.peek();
+      if (slot.occupied) {
         lifo_seen_[i] = w->loop_.step_seq() + 1;  // +1: 0 means "not seen"
         watched_ = true;
+      } else if (slot.owner_awake) {
+        watched_ = true;  // it may fill its slot unannounced: look again after the watch
       }
     }
     if (!watched_) return -1;
@@ -281,7 +295,10 @@ class Runtime::Worker final : public internal::WorkSource {
   }
   // Relaxed: nothing is published by leaving the parked state. A pusher that still sees this
   // loop as parked wakes it needlessly, which is harmless.
-  void on_unpark() override { park_state_.store(kAwake, std::memory_order_relaxed); }
+  void on_unpark() override {
+    park_state_.store(kAwake, std::memory_order_relaxed);
+    announce_lifo_ = true;  // the next put finds out again who is parked
+  }
   // Any thread.
   uint8_t park_state() const { return park_state_.load(std::memory_order_seq_cst); }
   static constexpr uint8_t kAwake = 0;
@@ -379,6 +396,10 @@ class Runtime::Worker final : public internal::WorkSource {
   alignas(64) uint32_t rng_;
   uint32_t ticks_ = 0;
   uint32_t lifo_streak_ = 0;
+  // Whether a put into the empty LIFO slot must go through the handshake (an exchange, then
+  // the siblings' park states): since this loop last woke, no put has found a sibling that
+  // was not parked without bound.
+  bool announce_lifo_ = true;
   std::vector<uint64_t> lifo_seen_;  // per sibling: its step_seq() + 1 when its slot was seen
   bool watched_ = false;             // the last park watched a sibling's LIFO slot
   std::atomic<uint64_t> steals_{0};
@@ -490,14 +511,15 @@ Runtime::Worker* Runtime::parked_sibling() const {
   return nullptr;
 }
 
-void Runtime::notify_if_all_parked(Worker* self) {
+bool Runtime::notify_if_all_parked(Worker* self) {
   // The owner's half of the LIFO handshake (Worker's comment): wake a sibling only if none
   // is awake, searching or watching, since any of those will find the slot by itself. The
   // siblings first: usually one is awake, and that ends it with one load.
   for (auto& w : workers_) {
-    if (w.get() != self && w->park_state() != Worker::kParked) return;
+    if (w.get() != self && w->park_state() != Worker::kParked) return false;
   }
   if (num_searching_.load(std::memory_order_seq_cst) == 0) notify_one();
+  return true;
 }
 
 bool Runtime::try_start_searching() {

@@ -148,7 +148,8 @@ class Runtime {
 
   void notify_one();
   void notify_if_idle();
-  void notify_if_all_parked(Worker* self);
+  // Wakes a sibling if every sibling is parked without bound; returns whether they all were.
+  bool notify_if_all_parked(Worker* self);
   // A sibling of the calling loop (any loop, from outside) that is parked, or nullptr.
   Worker* parked_sibling() const;
   bool try_start_searching();

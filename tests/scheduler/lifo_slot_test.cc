@@ -53,6 +53,38 @@ TEST_P(LifoSlotTest, PushReturnsTheTaskItDisplaces) {
   EXPECT_EQ(slot_.take(), nullptr);
 }
 
+TEST_P(LifoSlotTest, PutIfEmptyFillsOnlyAnEmptySlot) {
+  EXPECT_TRUE(slot_.put_if_empty(item(0)));
+  EXPECT_FALSE(slot_.put_if_empty(item(1)));
+  EXPECT_EQ(slot_.take(), item(0));
+  EXPECT_TRUE(slot_.put_if_empty(item(1)));
+  EXPECT_EQ(slot_.push(item(2)), item(1));
+  EXPECT_EQ(slot_.take(), item(2));
+}
+
+// Every put marks the owner awake, takes and rescues keep the mark, and only the owner's
+// parking (with the slot empty) clears it.
+TEST_P(LifoSlotTest, TheAwakeMarkLastsUntilTheOwnerParks) {
+  auto view = [&] { return slot_.peek(); };
+  EXPECT_FALSE(view().occupied);
+  EXPECT_FALSE(view().owner_awake);
+  slot_.push(item(0));
+  EXPECT_TRUE(view().occupied);
+  EXPECT_TRUE(view().owner_awake);
+  slot_.owner_parking();  // not empty: the mark stays
+  EXPECT_TRUE(view().owner_awake);
+  EXPECT_EQ(slot_.take(), item(0));
+  EXPECT_FALSE(view().occupied);
+  EXPECT_TRUE(view().owner_awake);
+  ASSERT_TRUE(slot_.put_if_empty(item(1)));
+  std::thread([&] { EXPECT_EQ(slot_.rescue(), item(1)); }).join();
+  EXPECT_FALSE(view().occupied);
+  EXPECT_TRUE(view().owner_awake);
+  slot_.owner_parking();
+  EXPECT_FALSE(view().owner_awake);
+  EXPECT_EQ(slot_.take(), nullptr);
+}
+
 TEST_P(LifoSlotTest, TakeIfTakesOnlyTheTaskAskedFor) {
   slot_.push(item(0));
   EXPECT_EQ(slot_.take_if(item(1)), nullptr);
@@ -102,7 +134,9 @@ TEST_P(LifoSlotTest, OwnerAndRescuersTakeEachTaskExactlyOnce) {
     });
   }
   for (uintptr_t i = 0; i < kTasks; ++i) {
-    count(slot_.push(item(i)));  // the displaced task goes "to the queue"
+    // Half the puts plain (when the slot is empty), as the Runtime's unannounced ones; the
+    // displaced task goes "to the queue".
+    if (i % 2 == 0 || !slot_.put_if_empty(item(i))) count(slot_.push(item(i)));
     switch (i % 4) {
       case 0: count(slot_.take()); break;
       case 1: count(slot_.take_if(item(i))); break;

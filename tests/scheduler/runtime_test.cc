@@ -142,6 +142,46 @@ TEST(RuntimeTest, ALoopThatBlocksAfterOneSpawnHasItsTaskRescued) {
   }
 }
 
+// The same, when the task goes into the slot with a plain store: the loop has already put
+// tasks there since it last woke and found a sibling awake, so it no longer announces them
+// (LifoSlot::put_if_empty). A sibling that parks sees the owner's awake mark and watches.
+// Failing, the task is stranded: the wait gives up after 10 s instead of hanging.
+Coro<void> no_op() { co_return; }
+
+uint64_t total_parks(Runtime& rt) {
+  uint64_t parks = 0;
+  for (const auto& s : rt.stats()) parks += s.parks;
+  return parks;
+}
+
+TEST(RuntimeTest, ALoopThatBlocksAfterAnUnannouncedSpawnHasItsTaskRescued) {
+  for (size_t threads : {2u, 3u}) {
+    for (int round = 0; round < 10; ++round) {
+      Runtime rt({.threads = threads});
+      StealProbe probe;
+      probe.expected = 1;
+      auto main = [&]() -> Coro<bool> {
+        if (round % 2 == 0) co_await sleep(1ms);
+        // Puts and takes without parking in between: the first puts wake a sibling, and once
+        // one is seen awake the puts stop announcing.
+        for (int i = 0; i < 4; ++i) {
+          spawn(no_op());
+          co_await sleep(0s);
+        }
+        // Let a sibling park while the slot is empty (this loop's own loop cannot park: this
+        // step holds it), so that only the awake mark can make it watch.
+        uint64_t parks_before = total_parks(rt);
+        while (total_parks(rt) == parks_before) std::this_thread::yield();
+        spawn(record_thread(probe));
+        std::unique_lock<std::mutex> lock(probe.mu);
+        co_return probe.cv.wait_for(lock, 10s, [&] { return probe.ran.load() == 1; });
+      };
+      ASSERT_TRUE(rt.block_on(main())) << threads << " loops, round " << round
+                                       << ": the task was never rescued";
+    }
+  }
+}
+
 // A chain of tasks each spawning the next runs from the LIFO slot of one loop: an idle
 // sibling must not take the hops one by one (it did, when it polled the slot while spinning).
 // Only the rescue may move a hop, and only when the owner was off the CPU for a millisecond.
