@@ -115,10 +115,12 @@ class BasicLifoSlot {
   }
 
   // Owner. Takes the slot's task; nullptr if empty.
-  TaskBase* take() { return owner_take<true>(nullptr); }
+  [[gnu::always_inline]] TaskBase* take() { return owner_take<true>(nullptr); }
 
   // Owner. Takes the slot's task if it is `expected`; nullptr, and nothing taken, otherwise.
-  TaskBase* take_if(TaskBase* expected) { return owner_take<false>(expected); }
+  [[gnu::always_inline]] TaskBase* take_if(TaskBase* expected) {
+    return owner_take<false>(expected);
+  }
 
   // Any thread. seq_cst: the parking loop's load of the slot in the Runtime's handshake.
   bool occupied() const { return task_of(slot_.load(std::memory_order_seq_cst)) != nullptr; }

@@ -65,8 +65,9 @@ using internal::TaskBase;
 //   loads the slot words. Either the owner sees every sibling parked without bound (and wakes
 //   one: woken, it finds the slot and watches), or the parker sees the task or the mark (and
 //   watches). Once an announced put has seen a sibling that is not parked without bound, the
-//   owner's puts into the empty slot are plain stores until it next wakes from a park
-//   (`announce_lifo_`): that sibling's next park follows the load that saw it in the
+//   owner's puts are plain stores until it next wakes from a park (`announce_lifo_`; a task
+//   they displace is taken the owner's way and goes to the queue, whose push announces it):
+//   that sibling's next park follows the load that saw it in the
 //   seq_cst order, so it sees the mark, which stays set while the owner is awake. A busy
 //   loop that spawns thus costs a parked sibling a wake-up per kLifoRescueNs.
 // Thieves never poll a LIFO slot while spinning: a spinning sibling that read the slot each
@@ -102,9 +103,15 @@ class Runtime::Worker final : public internal::WorkSource {
   // (and that push wakes a parked sibling). The slot itself is announced only to loops
   // that all sleep without bound (see the parking protocol).
   void push(TaskBase* task) {
-    // A plain store once a handshake since this loop last woke found a sibling not parked
-    // without bound (see the parking protocol).
-    if (!announce_lifo_ && lifo_.put_if_empty(task)) return;
+    // Plain stores once a handshake since this loop last woke found a sibling not parked
+    // without bound (see the parking protocol). The task it displaces is taken the owner's
+    // way (no locked instruction) and announced by its queue push.
+    if (!announce_lifo_) {
+      TaskBase* displaced = lifo_.take();
+      lifo_.put_if_empty(task);  // empty now: only this thread puts tasks in
+      if (displaced) push_to_queue(displaced);
+      return;
+    }
     // seq_cst (LifoSlot::push): the LIFO handshake orders this before the load of the idle
     // state.
     if (TaskBase* displaced = lifo_.push(task)) {
