@@ -197,12 +197,9 @@ void TaskBase::run() {
   }
   if (must_cancel_ && waiting_on_) deliver_cancel_to_wait();
   if (spawned_) {
-    if (step_flags_ & kHandLoopRef) [[unlikely]] {
-      // Not finished: the awaiter's reference, taken while only this thread can reach the
-      // task (a wake meanwhile only marks it notified).
-      step_flags_ &= ~kHandLoopRef;
-      ref();
-    }
+    // Not finished: the awaiter's reference, taken while only this thread can reach the
+    // task (a wake meanwhile only marks it notified).
+    ref_for_awaiter_if_owed();
     end_step_spawned();  // from here on another loop may run the task
   }
 }
@@ -224,10 +221,14 @@ bool TaskBase::run_awaited_inline(TaskBase& awaiter, TaskBase& awaited) {
   }
   loop->leave_inline_runs();
   if (!ran) return false;  // `awaited` is elsewhere: await it as usual
-  // The watchdog's view of the step is the awaiter's again.
-  loop->publish_task_step(awaiter.id_, awaiter.site_function_);
-  if (awaiter.cold_) [[unlikely]] loop->publish_step_name(awaiter.cold_->name);
+  awaiter.republish_step(loop);
   return awaited.done();
+}
+
+void TaskBase::republish_step(EventLoop* loop) {
+  // The watchdog's view of the step is this task's again, after steps run nested in it.
+  loop->publish_task_step(id_, site_function_);
+  if (cold_) [[unlikely]] loop->publish_step_name(cold_->name);
 }
 
 bool TaskBase::run_awaited_handing_ref(TaskBase& awaiter, TaskBase& awaited) {
@@ -245,8 +246,7 @@ bool TaskBase::run_awaited_handing_ref(TaskBase& awaiter, TaskBase& awaited) {
   awaited.step_flags_ |= kHandLoopRef;
   awaited.run();  // its first step; it saves and restores the current task
   loop->leave_inline_runs();
-  loop->publish_task_step(awaiter.id_, awaiter.site_function_);
-  if (awaiter.cold_) [[unlikely]] loop->publish_step_name(awaiter.cold_->name);
+  awaiter.republish_step(loop);
   return true;
 }
 
@@ -428,10 +428,7 @@ void TaskBase::complete() {
   } else {
     // A migrated task: its home's task list is that loop's alone to touch. The loop's
     // reference goes with it there, so an awaiter owed one gets one of its own.
-    if (step_flags_ & kHandLoopRef) [[unlikely]] {
-      step_flags_ &= ~kHandLoopRef;
-      ref();
-    }
+    ref_for_awaiter_if_owed();
     release_pending_ = true;
     home->schedule_threadsafe(this);
   }

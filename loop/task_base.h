@@ -227,6 +227,14 @@ class TaskBase : public FutureBase, public Runnable {
     }
     unref();
   }
+  // The other way to settle kHandLoopRef: a reference of the awaiter's own, for a step that
+  // keeps the loop's (the task is not finished, or finished away from home).
+  void ref_for_awaiter_if_owed() {
+    if (step_flags_ & kHandLoopRef) [[unlikely]] {
+      step_flags_ &= ~kHandLoopRef;
+      ref();
+    }
+  }
 
   // --- Introspection (introspect.h). Owning loop only. ---
   // The root coroutine's promise while the task has frames (not done), else nullptr. The
@@ -306,6 +314,9 @@ class TaskBase : public FutureBase, public Runnable {
     uint32_t created_line = 0;
   };
   Cold& cold();
+  // After steps run nested in this task's (run_awaited_*): the watchdog's view is this
+  // task's step again.
+  void republish_step(EventLoop* loop);
   // The constructor's named case, out of line so that the common one needs no frame.
   [[gnu::noinline]] void set_name_at_creation(std::string_view name);
   const std::string& cancel_msg() const;

@@ -29,19 +29,20 @@
 //
 // The handshake:
 // - The owner's take: `owner_taking_` = 1, then (only a compiler barrier between) it loads
-//   `rescuers_`. Zero: it loads the slot and stores nullptr with plain accesses, then
-//   `owner_taking_` = 0 (release). Not zero: it takes with an exchange, like a rescuer.
+//   `rescuers_`. Zero: it loads the slot and empties it (keeping the mark) with plain
+//   accesses, then `owner_taking_` = 0 (release). Not zero: it takes with a
+//   compare-exchange, an atomic read-modify-write like a rescuer's.
 // - A rescue: `rescuers_` += 1, then an asymmetric fence (membarrier(2),
 //   MEMBARRIER_CMD_PRIVATE_EXPEDITED: every running thread of the process executes a full
-//   barrier before it returns), then it waits while `owner_taking_` is 1, then takes with an
-//   exchange, and `rescuers_` -= 1.
+//   barrier before it returns), then it waits while `owner_taking_` is 1, then takes with a
+//   fetch_and, and `rescuers_` -= 1.
 // - The fence puts a full barrier at some point P of the owner's thread. If the owner's store
 //   of `owner_taking_` comes after P, so does its load of `rescuers_`, which therefore sees
-//   the rescuer's increment (made before the fence): the owner uses the exchange. If it
-//   comes before P, the rescuer's load after the fence sees it (or the 0 that ends that
-//   take, after its store of nullptr): the rescuer waits for the plain take to finish. Either
-//   way a plain take never overlaps a rescuer's exchange, and two exchanges cannot both get
-//   the task.
+//   the rescuer's increment (made before the fence): the owner uses its read-modify-write.
+//   If it comes before P, the rescuer's load after the fence sees it (or the 0 that ends that
+//   take, after its store of the emptied word): the rescuer waits for the plain take to
+//   finish. Either way a plain take never overlaps a rescuer's read-modify-write, and two
+//   read-modify-writes cannot both get the task.
 // - push is a seq_cst exchange (the Runtime's parking handshake orders it before the load of
 //   the siblings' park states); put_if_empty a plain store, for the puts the Runtime need
 //   not announce. Only the owner puts tasks in, so a plain put into a slot seen empty, or a
@@ -49,8 +50,8 @@
 //   the mark.
 // A fence costs ~0.1 us with no other thread of the process running and ~14 us with one (an
 // inter-processor interrupt; measured on this VM), against a 1 ms watch before each rescue.
-// Without membarrier (kernels before 4.14, or where it is filtered), every take is an
-// exchange (`asymmetric_` false).
+// Without membarrier (kernels before 4.14, or where it is filtered), every take is a
+// read-modify-write (`asymmetric_` false).
 #ifndef WEFT_SCHEDULER_LIFO_SLOT_H_
 #define WEFT_SCHEDULER_LIFO_SLOT_H_
 
@@ -79,7 +80,7 @@ template <typename PauseInTake = NoPauseInTake>
 class BasicLifoSlot {
  public:
   BasicLifoSlot() : BasicLifoSlot(asymmetric_fence_available()) {}
-  // `asymmetric` false: every take is an exchange (the fallback; tests use it to run both).
+  // `asymmetric` false: every take is a read-modify-write (the fallback; tests run both).
   explicit BasicLifoSlot(bool asymmetric) : asymmetric_(asymmetric) {}
   BasicLifoSlot(const BasicLifoSlot&) = delete;
   BasicLifoSlot& operator=(const BasicLifoSlot&) = delete;

@@ -167,7 +167,7 @@ class Runtime::Worker final : public internal::WorkSource {
       ready.push_back(t);
       return 1;
     }
-    TaskBase* lifo = has_lifo() ? lifo_.take() : nullptr;
+    TaskBase* lifo = lifo_.take();
     lifo_streak_ = 0;
     std::array<TaskBase*, kSlice> got;
     size_t n = 0;
@@ -189,7 +189,7 @@ class Runtime::Worker final : public internal::WorkSource {
   TaskBase* take_next_spawned() override {
     // The same streak as take_local's: at most kMaxLifoStreak LIFO tasks in a row, whether
     // they run in the batch that spawned them or in the next one.
-    if (lifo_streak_ >= kMaxLifoStreak || !has_lifo()) return nullptr;
+    if (lifo_streak_ >= kMaxLifoStreak) return nullptr;
     TaskBase* t = lifo_.take();
     if (t) ++lifo_streak_;
     return t;
