@@ -1,16 +1,23 @@
 // FrameArena: the memory FrameAllocator (frame_allocator.h) carves fresh blocks from, in
-// place of malloc: one range of address space reserved once per process, advised for
-// transparent huge pages, handed to threads in chunks that each thread carves by bumping a
-// pointer.
+// place of malloc: one range of address space reserved once per process, handed to threads
+// in chunks that each thread carves by bumping a pointer.
 //
 // Why: a burst of new tasks (W6: 100,000 spawns in a row) finds every cache empty, so each
 // task's two blocks came from malloc: about 240 instructions per block in glibc's
 // _int_malloc (it sorts its bins before it splits the top chunk), plus a page fault per
-// fresh 4 KiB page, about 1.7 us each on this VM (about 8,400 faults for W6). Carving from a
-// huge-page range costs a few instructions per block and one fault per 2 MiB. Measured on
-// W6 (opt, 2 loops, alternating runs of the tree before and after): overhead 34-50 ms ->
-// 16-20 ms (one run of 6: 47 ms), page faults about 8,400 -> 750 (bench/README.md has the
-// numbers and how to rerun).
+// fresh 4 KiB page (about 8,400 faults for W6). Carving from the range costs a few
+// instructions per block, and a fresh chunk is faulted in with one
+// madvise(MADV_POPULATE_WRITE) (16 pages per call instead of 16 faults).
+//
+// Small pages on purpose (MADV_NOHUGEPAGE). The range was first advised for transparent
+// huge pages, which looked best in back-to-back runs. But this VM (Firecracker) reports
+// free 2 MiB blocks to its host, which drops them, so a huge page taken a few seconds after
+// the memory was freed costs 2-5 ms to fault in (the host faults every 4 KiB of it in). A
+// 4 KiB page usually comes from memory the guest freed recently and never reported. Touching
+// 32 MiB fresh (bench/first_touch.cc, 2 s idle before each): huge pages 4-82 ms, small
+// pages 11-14 ms, small pages populated 64 KiB at a time 8 ms. W6 after 3 s idle:
+// overhead 70-92 ms with huge pages (60-70 ms of it system time in 13 faults), 22-26 ms
+// now. bench/README.md has the runs.
 //
 // The price, and the bound on it: memory carved from the arena never goes back to malloc or
 // to the system. A block freed for good (its thread's cache and the depot are full, or its
@@ -19,9 +26,6 @@
 // water mark of frames carved from it, as Go's heap and tcmalloc's page heap keep theirs
 // until a scavenger returns them (we have none). When the range is used up, FrameAllocator
 // falls back to operator new, as before the arena.
-//
-// Where THP is off ("never" in /sys/kernel/mm/transparent_hugepage/enabled) the arena still
-// works, with 4 KiB pages: the malloc instructions are saved, the faults are not.
 //
 // Thread-safety: any thread. take_chunk and give_back_leftover take a lock; contains is a
 // relaxed load and a compare.
