@@ -128,6 +128,9 @@ void print_stats(const weft::Runtime& rt) {
                  (unsigned long)s.remote_wakes, (unsigned long)s.wakes_sent,
                  (unsigned long)s.injection_pulls);
   }
+  // How much fresh memory the workload's tasks and frames needed (page faults scale with it).
+  std::fprintf(stderr, "frame arena: %.1f MiB carved\n",
+               weft::internal::FrameArena::carved_bytes() / 1048576.0);
 }
 
 // Signals a waiting task on `loop` once `remaining` reaches zero, from any thread.
