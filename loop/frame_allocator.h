@@ -4,7 +4,7 @@
 // class-level operator new/delete.
 //
 // What it is: a cache of free blocks per thread, in size classes 16 bytes apart up to 1 KiB,
-// in front of FrameArena (frame_arena.h: huge-page memory carved by a bump pointer) and,
+// in front of FrameArena (frame_arena.h: one reserved range carved by a bump pointer) and,
 // once the arena is used up, plain operator new. The class sizes are 16k + 8 bytes: exactly
 // what glibc's malloc can hold in a 16k + 16 byte chunk, and a block takes 16k + 16 bytes
 // in the arena, so rounding a request up to its class costs no memory over plain new. A
