@@ -57,37 +57,10 @@ class StealableQueue {
 
   // Owner only. Takes the newest task if it is `expected`; false, and nothing taken, if it
   // is not (or the queue is empty).
-  bool pop_back_if(TaskBase* expected) {
-    uint64_t w = word_.load(std::memory_order_relaxed);
-    for (;;) {
-      uint32_t len = length(w);
-      if (len == 0) return false;
-      if (slots_[(head(w) + len - 1) & kMask].load(std::memory_order_relaxed) != expected) {
-        return false;
-      }
-      uint64_t next = pack(head(w), len - 1, generation(w) + 1);
-      if (word_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
-                                      std::memory_order_relaxed)) {
-        return true;
-      }
-    }
-  }
+  bool pop_back_if(TaskBase* expected) { return owner_pop_back<false>(expected) != nullptr; }
 
   // Owner only. Takes the newest task (the last pushed and not yet taken), or nullptr.
-  TaskBase* pop_back() {
-    uint64_t w = word_.load(std::memory_order_relaxed);
-    for (;;) {
-      uint32_t len = length(w);
-      if (len == 0) return nullptr;
-      // Written by this thread (push), so a relaxed read sees it.
-      TaskBase* task = slots_[(head(w) + len - 1) & kMask].load(std::memory_order_relaxed);
-      uint64_t next = pack(head(w), len - 1, generation(w) + 1);
-      if (word_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
-                                      std::memory_order_relaxed)) {
-        return task;
-      }
-    }
-  }
+  TaskBase* pop_back() { return owner_pop_back<true>(nullptr); }
 
   // Any thread. Claims up to `max` of the oldest tasks (at most half of those present when
   // `half`, rounded up) into `out`; returns how many.
@@ -116,6 +89,24 @@ class StealableQueue {
   bool empty() const { return size() == 0; }
 
  private:
+  // pop_back and pop_back_if: the newest task, if any (kAny) or if it is `expected`.
+  template <bool kAny>
+  TaskBase* owner_pop_back(TaskBase* expected) {
+    uint64_t w = word_.load(std::memory_order_relaxed);
+    for (;;) {
+      uint32_t len = length(w);
+      if (len == 0) return nullptr;
+      // Written by this thread (push), so a relaxed read sees it.
+      TaskBase* task = slots_[(head(w) + len - 1) & kMask].load(std::memory_order_relaxed);
+      if (!kAny && task != expected) return nullptr;
+      uint64_t next = pack(head(w), len - 1, generation(w) + 1);
+      if (word_.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+                                      std::memory_order_relaxed)) {
+        return task;
+      }
+    }
+  }
+
   static constexpr uint32_t kMask = kCapacity - 1;
   static_assert((kCapacity & kMask) == 0, "capacity must be a power of two");
   // Layout of the word, low bits first: head (32), length (9: 0..256), generation (23).
