@@ -152,6 +152,7 @@ class Runtime {
   bool notify_if_all_parked(Worker* self);
   // A sibling of the calling loop (any loop, from outside) that is parked, or nullptr.
   Worker* parked_sibling() const;
+  uint32_t search_limit() const;
   bool try_start_searching();
   void stop_searching();
   void check_not_on_loop(const char* what) const;

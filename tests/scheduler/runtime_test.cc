@@ -98,24 +98,30 @@ TEST(RuntimeTest, SpawnedTasksAreAwaitedAcrossLoops) {
   EXPECT_EQ(rt.block_on(main()), 999L * 1000L);
 }
 
-// The loop that spawns blocks its thread; the other loop must steal every task.
+// The loop that spawns blocks its thread; the other loops must steal every task. With 3 and
+// 4 loops only one and two of them may search at once: the rest park although they see the
+// work, and the last searcher to stop must wake one while work is left.
 TEST(RuntimeTest, IdleLoopStealsFromABlockedLoop) {
-  Runtime rt({.threads = 2});
-  constexpr int kTasks = 10000;
-  StealProbe probe;
-  probe.expected = kTasks;
-  auto main = [&]() -> Coro<std::thread::id> {
-    for (int i = 0; i < kTasks; ++i) spawn(record_thread(probe));
-    // Block this loop's thread (deliberately, for the test) until all have run elsewhere.
-    std::unique_lock<std::mutex> lock(probe.mu);
-    probe.cv.wait(lock, [&] { return probe.ran.load() == kTasks; });
-    co_return std::this_thread::get_id();
-  };
-  std::thread::id main_thread = rt.block_on(main());
-  EXPECT_EQ(probe.ran.load(), kTasks);
-  EXPECT_EQ(probe.threads.count(main_thread), 0u);
-  auto stats = rt.stats();
-  EXPECT_GT(stats[1].steals + stats[1].injection_pulls, 0u) << rt.stats_text();
+  for (size_t threads : {2, 3, 4}) {
+    SCOPED_TRACE(threads);
+    Runtime rt({.threads = threads});
+    constexpr int kTasks = 10000;
+    StealProbe probe;
+    probe.expected = kTasks;
+    auto main = [&]() -> Coro<std::thread::id> {
+      for (int i = 0; i < kTasks; ++i) spawn(record_thread(probe));
+      // Block this loop's thread (deliberately, for the test) until all have run elsewhere.
+      std::unique_lock<std::mutex> lock(probe.mu);
+      probe.cv.wait(lock, [&] { return probe.ran.load() == kTasks; });
+      co_return std::this_thread::get_id();
+    };
+    std::thread::id main_thread = rt.block_on(main());
+    EXPECT_EQ(probe.ran.load(), kTasks);
+    EXPECT_EQ(probe.threads.count(main_thread), 0u);
+    uint64_t taken = 0;
+    for (const auto& s : rt.stats()) taken += s.steals + s.injection_pulls;
+    EXPECT_GT(taken, 0u) << rt.stats_text();
+  }
 }
 
 // The LIFO rescue: a loop spawns ONE task (it goes to the loop's LIFO slot, which siblings
@@ -526,10 +532,8 @@ TEST(RuntimeTest, SpawnsFromOutsideStartInOrder) {
   for (int i = 0; i < kTasks; ++i) ASSERT_EQ(order[i], i) << "task " << i << " started out of order";
 }
 
-// Several threads outside the Runtime spawn at once while the loops pull: every task runs
-// exactly once.
-TEST(RuntimeTest, ConcurrentSpawnsFromOutsideRunOnceEach) {
-  Runtime rt({.threads = 2});
+void concurrent_spawns_from_outside_run_once_each(size_t threads) {
+  Runtime rt({.threads = threads});
   constexpr int kThreads = 4;
   const int per_thread = 20000 / kScale;
   std::vector<std::atomic<long>> runs(kThreads * per_thread);
@@ -550,6 +554,16 @@ TEST(RuntimeTest, ConcurrentSpawnsFromOutsideRunOnceEach) {
   };
   rt.block_on(main());
   for (size_t i = 0; i < runs.size(); ++i) ASSERT_EQ(runs[i].load(), 1) << "task " << i;
+}
+
+// Several threads outside the Runtime spawn at once while the loops pull: every task runs
+// exactly once. With 3 loops, one may search at a time: the others park although they see
+// the injection queue's work, and are woken by the searcher that leaves work behind.
+TEST(RuntimeTest, ConcurrentSpawnsFromOutsideRunOnceEach) {
+  for (size_t threads : {2, 3}) {
+    SCOPED_TRACE(threads);
+    concurrent_spawns_from_outside_run_once_each(threads);
+  }
 }
 
 // A spawned task nobody else holds a handle to starts and completes without its lock
