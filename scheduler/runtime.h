@@ -22,9 +22,12 @@
 // - Awaiting a spawned task that has not started runs it at once, nested in the awaiter's
 //   step (fork-join runs depth-first, as in oneTBB); see TaskBase::run_awaited_inline.
 // - A loop with nothing to run searches: it steals half of a sibling's queue, or takes a
-//   batch from the injection queue. At most half the loops search at once.
+//   batch from the injection queue. At most half the loops search at once; a loop that
+//   cannot search parks even if the injection queue has work (the searchers take it, and
+//   the last one to stop wakes a parked loop if some is left).
 // - A loop that finds nothing spins briefly (spin_before_park) and then parks in epoll.
-//   Pushing new work wakes one parked loop, and only when no loop is searching.
+//   Pushing new work (from a loop or from outside) wakes one parked loop, and only when no
+//   loop is searching.
 //
 // Shutdown (the destructor, or shutdown()): every loop cancels its pending tasks and runs
 // until each has finished its cleanup; spawned tasks that had not started are cancelled
