@@ -52,13 +52,14 @@ using internal::TaskBase;
 //   found nothing, it is the one that stays awake: its own park handshake sees the work with
 //   nobody searching. Before this rule, the loop that lost the race polled the queues until
 //   the searcher was done, and pulled from the injection queue every kInjectionCheckInterval
-//   polls, against the searcher's lock: W1r (an outside thread spawns; 3 threads on 2 cores)
-//   ran that poll on the spawner's core. Together with outside spawns waking nobody while a
-//   loop searches (push_spawned, the same handshake as a loop's pushes): W1r 6.98 -> 8.88 M
-//   tasks/s, medians of 10, every run of the new code above every run of the old. Work in a
-//   sibling's StealableQueue still keeps a loop awake: with the rule for it too, W1r's
-//   median was 7.78 M in the same runs, and W2 yield_many fell into its slow mode (below 60 M
-//   yields/s; one loop runs most of the yields) in 5 of 22 runs, against 2 of 22 without.
+//   polls, against the searcher's lock: in W1r (an outside thread spawns; 3 threads on 2
+//   cores) a futex wait and wake between the loops were 13% of the samples, ~2% after.
+//   Together with outside spawns waking nobody while a loop searches (push_spawned, the same
+//   handshake as a loop's pushes): W1r 6.98 -> 8.88 M tasks/s, medians of 10, every run of
+//   the new code above every run of the old. Work in a sibling's StealableQueue still keeps
+//   a loop awake: with the rule for it too, W1r's median was 7.78 M in the same runs, and W2
+//   yield_many fell into its slow mode (below 60 M yields/s; one loop runs most of the
+//   yields) in 5 of 22 runs, against 2 of 22 without.
 // - A loop with nothing visible to steal does not become a searcher at all (find_work looks
 //   first, with plain loads): it never suppresses a wake, so nothing depends on it.
 // So a park cycle writes only the parking loop's own lines (no read-modify-write on a word
