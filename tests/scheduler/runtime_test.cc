@@ -98,9 +98,10 @@ TEST(RuntimeTest, SpawnedTasksAreAwaitedAcrossLoops) {
   EXPECT_EQ(rt.block_on(main()), 999L * 1000L);
 }
 
-// The loop that spawns blocks its thread; the other loops must steal every task. With 3 and
-// 4 loops only one and two of them may search at once: the rest park although they see the
-// work, and the last searcher to stop must wake one while work is left.
+// The loop that spawns blocks its thread; the other loops must steal every task. Its queue
+// overflows into the injection queue, and with 3 and 4 loops only one and two of them may
+// search at once: while only injection work is left, the rest park although they see it, and
+// the last searcher to stop must wake one while work is left.
 TEST(RuntimeTest, IdleLoopStealsFromABlockedLoop) {
   for (size_t threads : {2, 3, 4}) {
     SCOPED_TRACE(threads);
