@@ -3,6 +3,7 @@
 // W8 (shared/WORKLOADS.md), measured by bench/w8_http.sh.
 //
 //   http_server [--port N] [--threads N] [--mode reuseport|acceptor] [--host H] [--spin-us N]
+//               [--io-coalescing-us N]
 //
 // Prints "listening on <host>:<port>" once it accepts (port 0, the default, lets the kernel
 // pick one), then serves until interrupted (SIGINT / SIGTERM). With --threads N > 1 it runs
@@ -10,7 +11,10 @@
 // Runtime's spin-before-park limit (default 50, the Runtime's). The spin is adaptive: work
 // that arrives by epoll shrinks it to nothing (loop/adaptive_spin.h), so a server pays for
 // it no more than with --spin-us 0 (0.54-0.71 us of user time per request either way; a fixed
-// 50 us spin cost 3.1 us, bench/w8_http.sh on this machine).
+// 50 us spin cost 3.1 us, bench/w8_http.sh on this machine). --io-coalescing-us sets the
+// loops' I/O coalescing nap (default 100; 0 turns it off; loop/io_coalescing.h): a loop that
+// measures a gain from napping before it blocks does so, and its busy clients then stop paying
+// to wake it.
 #include <sys/socket.h>
 
 #include <chrono>
@@ -171,7 +175,10 @@ weft::Coro<void> serve_http(weft::Socket conn) {
   }
 }
 
-weft::Coro<int> serve(std::string host, uint16_t port, weft::AcceptMode mode) {
+weft::Coro<int> serve(std::string host, uint16_t port, weft::AcceptMode mode,
+                      std::optional<weft::Duration> coalescing) {
+  // On one loop (weft::run) the option is set here, on the loop that serves.
+  if (coalescing) weft::EventLoop::current().set_io_coalescing(*coalescing);
   weft::ServerOptions options;
   options.mode = mode;
   weft::Server server = co_await weft::create_server(serve_http, host, port, options);
@@ -184,7 +191,7 @@ weft::Coro<int> serve(std::string host, uint16_t port, weft::AcceptMode mode) {
 [[noreturn]] void usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--port N] [--threads N] [--mode reuseport|acceptor] [--host H] "
-               "[--spin-us N]\n",
+               "[--spin-us N] [--io-coalescing-us N]\n",
                argv0);
   std::exit(2);
 }
@@ -197,6 +204,7 @@ int main(int argc, char** argv) {
   size_t threads = 1;
   weft::AcceptMode mode = weft::AcceptMode::kListenerPerLoop;
   int spin_us = 50;
+  std::optional<weft::Duration> coalescing;  // unset: the loop's default
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (i + 1 >= argc) usage(argv[0]);
@@ -207,6 +215,8 @@ int main(int argc, char** argv) {
       threads = static_cast<size_t>(std::atoi(value.c_str()));
     } else if (arg == "--spin-us") {
       spin_us = std::atoi(value.c_str());
+    } else if (arg == "--io-coalescing-us") {
+      coalescing = std::chrono::microseconds(std::atoi(value.c_str()));
     } else if (arg == "--host") {
       host = value;
     } else if (arg == "--mode") {
@@ -221,7 +231,10 @@ int main(int argc, char** argv) {
       usage(argv[0]);
     }
   }
-  if (threads <= 1) return weft::run(serve(host, port, mode));
-  weft::Runtime rt({.threads = threads, .spin_before_park = std::chrono::microseconds(spin_us)});
-  return rt.block_on(serve(host, port, mode));
+  if (threads <= 1) return weft::run(serve(host, port, mode, coalescing));
+  weft::RuntimeOptions options{.threads = threads,
+                               .spin_before_park = std::chrono::microseconds(spin_us)};
+  if (coalescing) options.io_coalescing = *coalescing;
+  weft::Runtime rt(options);
+  return rt.block_on(serve(host, port, mode, std::nullopt));
 }

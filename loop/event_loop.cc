@@ -310,9 +310,18 @@ void EventLoop::run_once() {
       }
       bump(parks_);
       TimePoint parked_at = now_once();
-      bool woke = poller_.poll(timeout_ns, ready_);
+      int64_t nap_ns = 0;
+      if (coalescing_.nap() > Duration::zero()) {
+        nap_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     coalescing_.nap_before_wait(parked_at, poller_.last_io_events()))
+                     .count();
+        if (timeout_ns >= 0 && timeout_ns <= nap_ns) nap_ns = 0;  // a timer is due first
+        if (nap_ns > 0) bump(io_naps_);
+      }
+      bool woke = poller_.poll(timeout_ns, ready_, nap_ns);
       now = Clock::now();
       have_now = parked = true;
+      if (coalescing_.nap() > Duration::zero()) coalescing_.on_poll(now, poller_.last_io_events());
       Duration parked_for = now - parked_at;
       poll_time_.record(parked_for);
       spin_.on_park_ended(/*woken_by_thread=*/woke, parked_for);
@@ -324,6 +333,9 @@ void EventLoop::run_once() {
   } else if (items_since_io_poll_ >= kIoPollInterval && poller_.has_watches()) {
     if (poller_.poll(0, ready_)) wake_pending_.store(false, std::memory_order_seq_cst);
     items_since_io_poll_ = 0;
+    if (coalescing_.nap() > Duration::zero()) {
+      coalescing_.on_poll(Clock::now(), poller_.last_io_events());
+    }
   }
 
   if (size_t remote = inbox_.take_all(ready_)) bump(remote_items_, remote);
@@ -417,10 +429,10 @@ void EventLoop::DelayProbe::run() {
 std::string EventLoop::stats_text() const {
   Stats s = stats();
   return absl::StrFormat(
-      "items_run=%d inline_runs=%d parks=%d remote_items=%d ready=%d timers=%d poll_time: %s; "
-      "sched_delay (sampled): %s",
-      s.items_run, s.inline_runs, s.parks, s.remote_items, s.ready, s.timers, s.poll_time.summary(),
-      s.sched_delay.summary());
+      "items_run=%d inline_runs=%d parks=%d io_naps=%d remote_items=%d ready=%d timers=%d "
+      "poll_time: %s; sched_delay (sampled): %s",
+      s.items_run, s.inline_runs, s.parks, s.io_naps, s.remote_items, s.ready, s.timers,
+      s.poll_time.summary(), s.sched_delay.summary());
 }
 
 EventLoop::Stats EventLoop::stats() const {
@@ -428,6 +440,7 @@ EventLoop::Stats EventLoop::stats() const {
   s.items_run = items_run_.load(std::memory_order_relaxed);
   s.inline_runs = inline_runs_.load(std::memory_order_relaxed);
   s.parks = parks_.load(std::memory_order_relaxed);
+  s.io_naps = io_naps_.load(std::memory_order_relaxed);
   s.remote_items = remote_items_.load(std::memory_order_relaxed);
   s.ready = ready_size_.load(std::memory_order_relaxed);
   s.timers = timers_size_.load(std::memory_order_relaxed);

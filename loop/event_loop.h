@@ -46,6 +46,7 @@
 #include "loop/handle.h"
 #include "loop/histogram.h"
 #include "loop/inbox.h"
+#include "loop/io_coalescing.h"
 #include "loop/poller.h"
 #include "loop/runnable.h"
 #include "loop/task_name.h"
@@ -227,6 +228,7 @@ class EventLoop {
     uint64_t inline_runs = 0;   // spawned tasks started by a task awaiting them (their first
                                 // step, nested in the awaiter's; not in items_run)
     uint64_t parks = 0;         // times the loop blocked in epoll
+    uint64_t io_naps = 0;       // parks that began with an I/O coalescing nap
     uint64_t remote_items = 0;  // items received from other threads (the inbox)
     size_t ready = 0;           // ready items waiting
     size_t timers = 0;          // armed timers
@@ -296,6 +298,14 @@ class EventLoop {
   // I/O or timers, or after long idle gaps, and grows back while work from other threads
   // keeps arriving sooner than this limit. Owning loop only (or before it runs).
   void set_spin_before_park(Duration d) { spin_.set_limit(d); }
+  // I/O coalescing (loop/io_coalescing.h): when its sockets keep it busy, the loop may nap up
+  // to `nap` before it blocks in epoll, so that peers writing to it do not pay for waking it
+  // and their data comes in larger batches. The loop switches naps on only while a test,
+  // repeated every 2 s, shows that it then handles at least 5% more descriptor events; an idle
+  // loop never naps. A wake-up from another thread ends a nap at once. 0 turns it off.
+  // Owning loop only (or before it runs).
+  void set_io_coalescing(Duration nap) { coalescing_.set_nap(nap); }
+  Duration io_coalescing() const { return coalescing_.nap(); }
   // Any thread: make a parked loop return from its poll (coalesced). Returns whether this
   // call wrote the wake-up (false: the loop was not parked, or a wake was already pending).
   bool notify();
@@ -415,6 +425,7 @@ class EventLoop {
   ExceptionHandler handler_;
   internal::WorkSource* source_ = nullptr;
   internal::AdaptiveSpin spin_;
+  internal::IoCoalescing coalescing_;
   bool did_work_ = false;  // the last step ran something
   uint32_t inline_depth_ = 0;      // see enter_inline_runs()
   uint32_t inline_runs_left_ = 0;  // in this batch
@@ -430,6 +441,7 @@ class EventLoop {
   std::atomic<uint64_t> items_run_{0};
   std::atomic<uint64_t> inline_runs_{0};  // written by the owning thread only
   std::atomic<uint64_t> parks_{0};
+  std::atomic<uint64_t> io_naps_{0};
   std::atomic<uint64_t> remote_items_{0};
   std::atomic<size_t> ready_size_{0};
   std::atomic<size_t> timers_size_{0};

@@ -18,9 +18,11 @@
 #define WEFT_LOOP_NOCANCEL_SYSCALLS_H_
 
 #include <errno.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -92,6 +94,18 @@ inline int nocancel_epoll_wait(int epfd, epoll_event* events, int max_events, in
 #else
   return static_cast<int>(nocancel_syscall6(SYS_epoll_pwait, epfd, reinterpret_cast<long>(events),
                                            max_events, timeout_ms, 0, 0));
+#endif
+}
+
+// ppoll with no signal mask.
+inline int nocancel_ppoll(pollfd* fds, nfds_t nfds, const timespec* timeout) {
+#ifdef WEFT_INTERNAL_LIBC_SYSCALLS
+  return ::ppoll(fds, nfds, timeout, nullptr);
+#else
+  // The kernel's ppoll takes the signal-set size with the (null) mask.
+  return static_cast<int>(nocancel_syscall6(SYS_ppoll, reinterpret_cast<long>(fds),
+                                           static_cast<long>(nfds),
+                                           reinterpret_cast<long>(timeout), 0, 8, 0));
 #endif
 }
 

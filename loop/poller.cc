@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -160,9 +161,33 @@ void Poller::queue(CallbackNode* node, RunQueue& ready) {
   ready.push_back(node);
 }
 
-bool Poller::poll(int64_t timeout_ns, RunQueue& ready) {
+bool Poller::poll(int64_t timeout_ns, RunQueue& ready, int64_t nap_ns) {
   epoll_event events[kMaxEvents];
   int n;
+  if (nap_ns > 0) {
+    // Only when nothing is ready yet: a nap then would only delay what is there.
+    n = nocancel_epoll_wait(epoll_fd_, events, kMaxEvents, 0);
+    if (n == 0) {
+      // The sockets are not in this wait: their writers queue data without waking us (the
+      // point of the nap); another thread's wake() does end it. EINTR ends it early.
+      pollfd wake{wake_fd_, POLLIN, 0};
+      timespec ts{static_cast<time_t>(nap_ns / 1000000000),
+                  static_cast<long>(nap_ns % 1000000000)};
+      nocancel_ppoll(&wake, 1, &ts);
+      n = nocancel_epoll_wait(epoll_fd_, events, kMaxEvents, 0);
+    }
+    if (n > 0) {
+      timeout_ns = 0;  // no wait: go straight to the events
+    } else if (timeout_ns > 0) {
+      timeout_ns = timeout_ns > nap_ns ? timeout_ns - nap_ns : 0;
+    }
+    if (n < 0) {
+      if (errno != EINTR) throw_errno("epoll_wait");
+      n = 0;  // as an interrupted wait
+      timeout_ns = 0;
+    }
+    if (n > 0 || timeout_ns == 0) return dispatch(events, n, ready);
+  }
   for (;;) {
     if (timeout_ns < 0) {
       n = nocancel_epoll_wait(epoll_fd_, events, kMaxEvents, -1);
@@ -188,7 +213,12 @@ bool Poller::poll(int64_t timeout_ns, RunQueue& ready) {
     n = 0;
     break;
   }
+  return dispatch(events, n, ready);
+}
+
+bool Poller::dispatch(const epoll_event* events, int n, RunQueue& ready) {
   bool woke = false;
+  uint32_t io_events = static_cast<uint32_t>(n);
   for (int i = 0; i < n; ++i) {
     uint32_t ev = events[i].events;
     if (events[i].data.u64 & kSourceTag) {
@@ -204,6 +234,7 @@ bool Poller::poll(int64_t timeout_ns, RunQueue& ready) {
       while (read(wake_fd_, &value, sizeof value) > 0) {
       }
       woke = true;
+      --io_events;
       continue;
     }
     if (static_cast<size_t>(fd) >= watches_.size()) continue;
@@ -212,6 +243,7 @@ bool Poller::poll(int64_t timeout_ns, RunQueue& ready) {
     if (ev & (EPOLLIN | EPOLLRDHUP) || error) queue(w.reader, ready);
     if (ev & EPOLLOUT || error) queue(w.writer, ready);
   }
+  last_io_events_ = io_events;
   return woke;
 }
 

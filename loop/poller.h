@@ -15,6 +15,8 @@
 #ifndef WEFT_LOOP_POLLER_H_
 #define WEFT_LOOP_POLLER_H_
 
+#include <sys/epoll.h>
+
 #include <cstdint>
 #include <vector>
 
@@ -71,7 +73,13 @@ class Poller {
   // Waits for readiness up to timeout_ns (0: just look; negative: no limit) and queues the
   // callbacks of ready descriptors on `ready`. Returns true if wake() was called since the
   // last poll that returned true.
-  bool poll(int64_t timeout_ns, RunQueue& ready);
+  //
+  // nap_ns > 0 (I/O coalescing, io_coalescing.h): first sleeps up to nap_ns on the wake
+  // eventfd alone, so that descriptors becoming ready do not end the sleep but wake() does,
+  // then looks; only if nothing is ready then does it wait (what is left of timeout_ns).
+  bool poll(int64_t timeout_ns, RunQueue& ready, int64_t nap_ns = 0);
+  // Descriptor events (not wake-ups) the last poll returned.
+  uint32_t last_io_events() const { return last_io_events_; }
 
   // Any thread. Makes the current or next poll() return at once.
   void wake();
@@ -90,6 +98,8 @@ class Poller {
   bool clear(int fd, bool reader);
   void update(int fd, Watch& w);
   void queue(CallbackNode* node, RunQueue& ready);
+  // Queues the callbacks of the n events; returns whether the wake eventfd was among them.
+  bool dispatch(const epoll_event* events, int n, RunQueue& ready);
 
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -97,6 +107,7 @@ class Poller {
   size_t num_watches_ = 0;
   size_t num_sources_ = 0;
   bool epoll_pwait2_works_ = true;
+  uint32_t last_io_events_ = 0;
 };
 
 }  // namespace weft::internal

@@ -476,6 +476,7 @@ Runtime::Runtime(RuntimeOptions options) {
     workers_.push_back(std::make_unique<Worker>(this, i));
     EventLoop& loop = workers_.back()->loop();
     loop.set_spin_before_park(options.spin_before_park);
+    loop.set_io_coalescing(options.io_coalescing);
     if (options.debug) loop.set_debug(*options.debug);
     if (options.stuck_threshold) loop.set_stuck_threshold(*options.stuck_threshold);
   }

@@ -69,6 +69,8 @@ struct RuntimeOptions {
   // How long an idle loop spins looking for work before it parks (see
   // EventLoop::set_spin_before_park). 0 disables spinning.
   Duration spin_before_park = std::chrono::microseconds(50);
+  // The I/O coalescing nap of every loop (EventLoop::set_io_coalescing); 0 turns it off.
+  Duration io_coalescing = internal::IoCoalescing::kDefaultNap;
   // Debug mode for every loop; unset: WEFT_DEBUG from the environment.
   std::optional<bool> debug;
   // The stuck-loop watchdog's threshold for every loop (loop/watchdog.h); 0: off; unset:
