@@ -310,18 +310,15 @@ void EventLoop::run_once() {
       }
       bump(parks_);
       TimePoint parked_at = now_once();
-      int64_t nap_ns = 0;
-      if (coalescing_.nap() > Duration::zero()) {
-        nap_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                     coalescing_.nap_before_wait(parked_at, poller_.last_io_events()))
-                     .count();
-        if (timeout_ns >= 0 && timeout_ns <= nap_ns) nap_ns = 0;  // a timer is due first
-        if (nap_ns > 0) bump(io_naps_);
-      }
+      int64_t nap_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           coalescing_.nap_before_wait(parked_at, poller_.last_io_events()))
+                           .count();
+      if (timeout_ns >= 0 && timeout_ns <= nap_ns) nap_ns = 0;  // a timer is due first
+      if (nap_ns > 0) bump(io_naps_);
       bool woke = poller_.poll(timeout_ns, ready_, nap_ns);
       now = Clock::now();
       have_now = parked = true;
-      if (coalescing_.nap() > Duration::zero()) coalescing_.on_poll(now, poller_.last_io_events());
+      coalescing_.on_poll(now, poller_.last_io_events());
       Duration parked_for = now - parked_at;
       poll_time_.record(parked_for);
       spin_.on_park_ended(/*woken_by_thread=*/woke, parked_for);
@@ -333,9 +330,8 @@ void EventLoop::run_once() {
   } else if (items_since_io_poll_ >= kIoPollInterval && poller_.has_watches()) {
     if (poller_.poll(0, ready_)) wake_pending_.store(false, std::memory_order_seq_cst);
     items_since_io_poll_ = 0;
-    if (coalescing_.nap() > Duration::zero()) {
-      coalescing_.on_poll(Clock::now(), poller_.last_io_events());
-    }
+    // The clock is read only for a loop that coalesces.
+    if (coalescing_.enabled()) coalescing_.on_poll(Clock::now(), poller_.last_io_events());
   }
 
   if (size_t remote = inbox_.take_all(ready_)) bump(remote_items_, remote);

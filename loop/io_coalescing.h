@@ -79,6 +79,7 @@ class IoCoalescing {
     events_ = 0;
   }
   Duration nap() const { return nap_; }
+  bool enabled() const { return nap_ > Duration::zero(); }
   State state() const { return state_; }
   uint64_t tests() const { return tests_; }
   uint64_t tests_won() const { return tests_won_; }
@@ -86,7 +87,7 @@ class IoCoalescing {
   // How long to nap before a poll that would block, at `now`, when the last poll returned
   // `last_poll_events` descriptor events: zero or nap().
   Duration nap_before_wait(TimePoint now, uint32_t last_poll_events) const {
-    if (nap_ == Duration::zero() || last_poll_events < kMinEventsToNap) return Duration::zero();
+    if (!enabled() || last_poll_events < kMinEventsToNap) return Duration::zero();
     if (state_ == State::kOn) return nap_;
     if (state_ == State::kTesting) {
       int64_t slice = slice_of(now);
@@ -97,7 +98,7 @@ class IoCoalescing {
 
   // After a poll (of any kind) at `now` that returned `events` descriptor events.
   void on_poll(TimePoint now, uint32_t events) {
-    if (nap_ == Duration::zero()) return;
+    if (!enabled()) return;
     if (state_ != State::kTesting) {
       events_ += events;
       if (now < hold_until_) return;

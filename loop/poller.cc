@@ -176,17 +176,13 @@ bool Poller::poll(int64_t timeout_ns, RunQueue& ready, int64_t nap_ns) {
       nocancel_ppoll(&wake, 1, &ts);
       n = nocancel_epoll_wait(epoll_fd_, events, kMaxEvents, 0);
     }
-    if (n > 0) {
-      timeout_ns = 0;  // no wait: go straight to the events
-    } else if (timeout_ns > 0) {
-      timeout_ns = timeout_ns > nap_ns ? timeout_ns - nap_ns : 0;
+    if (n < 0 && errno != EINTR) throw_errno("epoll_wait");
+    // Events, or a signal (returned as an interrupted wait): no wait.
+    if (n != 0) return dispatch(events, n > 0 ? n : 0, ready);
+    if (timeout_ns > 0) {
+      timeout_ns -= nap_ns;  // what is left of it
+      if (timeout_ns <= 0) return dispatch(events, 0, ready);
     }
-    if (n < 0) {
-      if (errno != EINTR) throw_errno("epoll_wait");
-      n = 0;  // as an interrupted wait
-      timeout_ns = 0;
-    }
-    if (n > 0 || timeout_ns == 0) return dispatch(events, n, ready);
   }
   for (;;) {
     if (timeout_ns < 0) {
