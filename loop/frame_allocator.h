@@ -167,8 +167,10 @@ class FrameAllocator {
 // destructor, each class deleted through it) must be deleted with its own size, which C++
 // guarantees for sized class-level operator delete.
 struct UsesFrameAllocator {
-  static void* operator new(size_t size) { return FrameAllocator::allocate(size); }
-  static void operator delete(void* p, size_t size) noexcept {
+  [[gnu::always_inline]] static void* operator new(size_t size) {
+    return FrameAllocator::allocate(size);
+  }
+  [[gnu::always_inline]] static void operator delete(void* p, size_t size) noexcept {
     FrameAllocator::deallocate(p, size);
   }
 };
@@ -185,7 +187,10 @@ inline void delete_sized(void* p, [[maybe_unused]] size_t size) noexcept {
 
 #if WEFT_FRAME_ALLOCATOR_FREE_LIST
 
-inline void* FrameAllocator::allocate(size_t size) {
+// Forced inline (both): with the size a constant the class is folded away. Left to the
+// compiler, a coroutine frame's delete was a call that computed the class: 31 instructions a
+// frame instead of 9 (W4).
+[[gnu::always_inline]] inline void* FrameAllocator::allocate(size_t size) {
   size_t c = class_of(size);
   if (c < kNumClasses) {
     ThreadCache& cache = t_cache_;
@@ -199,7 +204,7 @@ inline void* FrameAllocator::allocate(size_t size) {
   return ::operator new(size);
 }
 
-inline void FrameAllocator::deallocate(void* p, size_t size) noexcept {
+[[gnu::always_inline]] inline void FrameAllocator::deallocate(void* p, size_t size) noexcept {
   size_t c = class_of(size);
   if (c < kNumClasses) {
     ThreadCache& cache = t_cache_;

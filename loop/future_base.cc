@@ -142,8 +142,6 @@ void FutureBase::check_pending(const char* what) const {
   if (state() != State::kPending) [[unlikely]] raise_not_pending(what, *this);
 }
 
-void FutureBase::finish() { complete_as(State::kFinished); }
-
 void FutureBase::finish_exception(std::exception_ptr e) {
   exception_ = std::move(e);
   complete_as(State::kFinished);
@@ -156,7 +154,7 @@ void FutureBase::finish_cancelled(std::exception_ptr cancelled_error) {
 
 void FutureBase::complete_as(State s) {
   TaskBase* first;
-  std::unique_ptr<std::vector<Callback>> callbacks;
+  Callbacks callbacks;
   {
     MaybeSpinGuard guard(lock_, shared_);
     // Release: whoever reads the state with acquire also sees the result and exception.
@@ -204,7 +202,7 @@ uint64_t FutureBase::add_done_callback(DoneCallbackFn fn) {
   {
     MaybeSpinGuard guard(lock_, shared_);
     if (!done()) {
-      if (!callbacks_) callbacks_ = std::make_unique<std::vector<Callback>>();
+      if (!callbacks_) callbacks_.reset(new std::vector<Callback>());
       callbacks_->push_back(Callback{id, nullptr, std::move(fn), t_running_loop});
       return id;
     }
@@ -231,7 +229,7 @@ bool FutureBase::add_waiter(TaskBase* task) {
     first_waiter_ = task;
     return true;
   }
-  if (!callbacks_) callbacks_ = std::make_unique<std::vector<Callback>>();
+  if (!callbacks_) callbacks_.reset(new std::vector<Callback>());
   callbacks_->push_back(Callback{0, task, nullptr, nullptr});
   return true;
 }

@@ -70,6 +70,14 @@ namespace internal {
 class TaskBase;
 class FutureBase;
 
+// A unique_ptr deleter whose delete is a call, for members that are null in nearly every
+// object: the owner's destructor then has no inlined destructor of theirs to save registers
+// for (TaskState<void>'s destructor, run for every task: 41 -> 36 instructions, W4).
+template <class T>
+struct DeleteOutOfLine {
+  [[gnu::noinline, gnu::cold]] void operator()(T* p) const { delete p; }
+};
+
 using DoneCallbackFn = absl::AnyInvocable<void(FutureBase&)>;
 
 // Allocated with FrameAllocator: task states are created and destroyed as often as frames.
@@ -162,7 +170,16 @@ class FutureBase : public UsesFrameAllocator {
   void check_loop_thread(const char* what) const;
 
   // Completion. Each wakes the awaiting tasks and schedules the done-callbacks.
-  void finish();  // the result is already stored by the typed subclass
+  // The result is already stored by the typed subclass. Inline for a future that nobody
+  // awaits and no other thread can reach (a fire-and-forget task at its end): just the
+  // state, and no call (W4: ~20 instructions a task).
+  void finish() {
+    if (!shared_ && first_waiter_ == nullptr && callbacks_ == nullptr) {
+      state_.store(State::kFinished, std::memory_order_release);
+      return;
+    }
+    complete_as(State::kFinished);
+  }
   void finish_exception(std::exception_ptr e);
   void finish_cancelled(std::exception_ptr cancelled_error);
 
@@ -270,7 +287,8 @@ class FutureBase : public UsesFrameAllocator {
   mutable LockOrPins lock_;
   // The first waiter is stored inline: most futures have exactly one awaiting task.
   TaskBase* first_waiter_ = nullptr;
-  std::unique_ptr<std::vector<Callback>> callbacks_;
+  using Callbacks = std::unique_ptr<std::vector<Callback>, DeleteOutOfLine<std::vector<Callback>>>;
+  Callbacks callbacks_;
 };
 
 // Where a typed future keeps its value.

@@ -97,11 +97,29 @@ class WaitCanceller {
   ~WaitCanceller() = default;
 };
 
+// Task ids are unique, handed out to each thread in blocks: one shared atomic increment per
+// kBlock tasks rather than per task (it is contended once several loops create tasks).
+class TaskIds {
+ public:
+  static uint64_t take() {
+    if (next == end) [[unlikely]] return refill();
+    return next++;
+  }
+
+ private:
+  static constexpr uint64_t kBlock = 1024;
+  static uint64_t refill();
+  static inline constinit thread_local uint64_t next = 0;
+  static inline constinit thread_local uint64_t end = 0;
+};
+
 class TaskBase : public FutureBase, public Runnable {
  public:
-  // `root` is the task's top coroutine; the task owns its frame from now on.
-  TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBase* root_promise,
-           std::string_view name);
+  // `root` is the task's top coroutine; the task owns its frame from now on. Defined in
+  // coro.h, which has CoroPromiseBase: inline, as a call it cost every spawn ~15
+  // instructions (W4).
+  inline TaskBase(EventLoop* loop, std::coroutine_handle<> root, CoroPromiseBase* root_promise,
+                  std::string_view name);
   // Inline, and destroy_frames only if a frame is left (a task that never completed): a
   // finished task's frames went in complete(), and the call cost 30 instructions a task
   // (W5).
@@ -320,7 +338,7 @@ class TaskBase : public FutureBase, public Runnable {
   // The constructor's named case, out of line so that the common one needs no frame.
   [[gnu::noinline]] void set_name_at_creation(std::string_view name);
   const std::string& cancel_msg() const;
-  std::unique_ptr<Cold> cold_;
+  std::unique_ptr<Cold, DeleteOutOfLine<Cold>> cold_;
   // The CoroSite, unpacked so that its line shares a word with num_cancels_requested_: a
   // TaskState<void> of 168 bytes instead of 176, one FrameAllocator size class less (W9).
   const char* site_function_;

@@ -93,7 +93,10 @@ using internal::TaskBase;
 class Runtime::Worker final : public internal::WorkSource {
  public:
   Worker(Runtime* rt, size_t index)
-      : rt_(rt), index_(index), rng_(0x9E3779B9u * (index + 1)) {
+      : WorkSource(&rt->shutting_down_),
+        rt_(rt),
+        index_(index),
+        rng_(0x9E3779B9u * (index + 1)) {
     loop_.set_work_source(this);
   }
 
@@ -331,8 +334,6 @@ class Runtime::Worker final : public internal::WorkSource {
   static constexpr uint8_t kAwake = 0;
   static constexpr uint8_t kParked = 1;    // without bound
   static constexpr uint8_t kWatching = 2;  // bounded, to rescue a sibling's LIFO task
-
-  bool shutting_down() const override { return rt_->shutting_down(); }
 
   LoopStats stats() const {
     LoopStats s;
