@@ -460,7 +460,7 @@ void EventLoop::close() {
     std::vector<TaskBase*> tasks = pending_tasks_snapshot();
     for (TaskBase* t : tasks) {
       t->abandon();
-      if (!t->done() && t->prev_in_loop != t) release_task(t);
+      if (!t->done() && t->in_task_list()) release_task(t);
       t->unref();
     }
     if (tasks.empty() && ready_.empty() && inbox_.empty()) break;
@@ -643,10 +643,21 @@ void EventLoop::unlink_task(TaskBase* task) {
   --num_tasks_;
 }
 
+size_t EventLoop::num_pending_tasks() const {
+  // A spawned task in its first step joins the list only at the step's end (task_base.h).
+  const TaskBase* t = current_task_;
+  return num_tasks_ + (t && t->unlisted() && !t->done() ? 1 : 0);
+}
+
 std::vector<TaskBase*> EventLoop::pending_tasks_snapshot() const {
   std::vector<TaskBase*> out;
-  out.reserve(num_tasks_);
+  out.reserve(num_tasks_ + 1);
   for (TaskBase* t = tasks_head_; t; t = t->next_in_loop) {
+    t->ref();
+    out.push_back(t);
+  }
+  // A spawned task in its first step joins the list only at the step's end (task_base.h).
+  if (TaskBase* t = current_task_; t && t->unlisted() && !t->done()) {
     t->ref();
     out.push_back(t);
   }

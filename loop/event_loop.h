@@ -245,8 +245,8 @@ class EventLoop {
   std::string stats_text() const;
 
   // --- Introspection. ---
-  // Tasks created on this loop that are not done yet.
-  size_t num_pending_tasks() const { return num_tasks_; }
+  // Tasks created on this loop that are not done yet. Owning loop only.
+  size_t num_pending_tasks() const;
   // Ready items waiting to run.
   size_t num_ready() const { return ready_.size(); }
 
@@ -266,7 +266,8 @@ class EventLoop {
   void set_current_task(internal::TaskBase* t) { current_task_ = t; }
   // A task created on this loop: the loop takes a reference and schedules its first step.
   void adopt_task(internal::TaskBase* task);
-  // A task starting on this loop (a spawned one): adds it to the loop's pending tasks; the
+  // A spawned task whose first step on this loop did not finish it, or one about to run
+  // others nested in its first step (task_base.h): adds it to the loop's pending tasks; the
   // reference it came with becomes the loop's.
   void link_task(internal::TaskBase* task);
   // The scheduler's hook (see work_source.h); set before the loop first runs.

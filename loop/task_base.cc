@@ -174,6 +174,7 @@ void TaskBase::run() {
     complete();
     return;  // `this` may be gone
   }
+  if (step_flags_ & kUnlisted) [[unlikely]] join_task_list(loop);  // a spawned task's first step
   if (must_cancel_ && waiting_on_) deliver_cancel_to_wait();
   if (spawned_) {
     // Not finished: the awaiter's reference, taken while only this thread can reach the
@@ -189,6 +190,8 @@ bool TaskBase::run_awaited_inline(TaskBase& awaiter, TaskBase& awaited) {
   if (source == nullptr || loop->current_task() != &awaiter || !loop->enter_inline_runs()) {
     return false;
   }
+  // The tasks run here may look at the loop's pending tasks: the awaiter is one of them.
+  if (awaiter.unlisted()) awaiter.join_task_list(loop);
   // Started is a hint here (another loop may be starting it): at worst this runs a few more
   // of this loop's own tasks before the awaiter suspends, which the loop would run anyway.
   bool ran = false;
@@ -220,6 +223,7 @@ bool TaskBase::run_awaited_handing_ref(TaskBase& awaiter, TaskBase& awaited) {
     loop->leave_inline_runs();
     return false;
   }
+  if (awaiter.unlisted()) awaiter.join_task_list(loop);  // as in run_awaited_inline
   // Taken out of the queue, not started: nobody else can run it, so the flag is this
   // thread's to set.
   awaited.step_flags_ |= kHandLoopRef;
@@ -312,6 +316,11 @@ void TaskBase::push_queued(bool pinned) {
   }
 }
 
+void TaskBase::join_task_list(EventLoop* loop) {
+  step_flags_ &= ~kUnlisted;
+  loop->link_task(this);
+}
+
 void TaskBase::pin_slow() {
   std::lock_guard<SpinLock> guard(lock_);
   pinned_ = true;
@@ -350,7 +359,7 @@ bool TaskBase::start() {
     cancel_now = must_cancel_;
   }
   if (spawned_) {
-    here->link_task(this);
+    step_flags_ |= kUnlisted;  // joins the list if its first step does not finish it
     const WorkSource* source = here->work_source();
     if (source && source->shutting_down() && !cancel_now) {
       cancel_now = true;
@@ -365,7 +374,7 @@ bool TaskBase::start() {
   destroy_frames();
   mark_retrieved();
   finish_cancelled(std::make_exception_ptr(CancelledError(cancel_msg())));
-  here->unlink_task(this);
+  if (!unlisted()) here->unlink_task(this);  // a create_task; a spawned task never joined
   drop_loop_reference();  // may delete this
   return false;
 }
@@ -404,7 +413,7 @@ void TaskBase::complete() {
     if (cold_->home) home = cold_->home;
   }
   if (home == loop()) {
-    home->unlink_task(this);
+    if (!unlisted()) home->unlink_task(this);  // not if it finished in its first step
     drop_loop_reference();  // may delete this
   } else {
     // A migrated task: its home's task list is that loop's alone to touch. The loop's

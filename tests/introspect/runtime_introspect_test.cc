@@ -57,6 +57,32 @@ TEST(RuntimeIntrospection, AllTasksFromInsideALoop) {
   EXPECT_EQ(n, 2u);  // "main" and "a"
 }
 
+// A spawned task joins its loop's list of pending tasks only at the end of its first step
+// (task_base.h); before that it is listed as the task running on the loop, and a task that
+// runs another's first step nested in its own (awaiting it before it started) is listed too.
+struct Listing {
+  std::vector<std::string> names;
+  size_t pending = 0;
+};
+
+Coro<Listing> list_pending() {
+  Listing l;
+  for (TaskRef& t : all_tasks()) l.names.push_back(t.get_name());
+  l.pending = EventLoop::current().num_pending_tasks();
+  co_return l;
+}
+
+Coro<Listing> await_child_at_once() { co_return co_await spawn(list_pending(), "child"); }
+
+TEST(RuntimeIntrospection, ASpawnedTaskIsPendingFromItsFirstStep) {
+  Runtime rt({.threads = 1});  // one loop: all_tasks() is that loop's
+  Listing l = rt.block_on([]() -> Coro<Listing> {
+    co_return co_await spawn(await_child_at_once(), "parent");
+  }());
+  EXPECT_THAT(l.names, ::testing::IsSupersetOf({"parent", "child"}));
+  EXPECT_EQ(l.pending, l.names.size());
+}
+
 TEST(RuntimeIntrospection, AMigratableTaskIsListedWithoutReadingItsChain) {
   Runtime rt({.threads = 2});
   // Sleeping does not pin a spawned task: it may run its next step on either loop, while it
