@@ -81,12 +81,14 @@ using internal::TaskBase;
 //   `park_state_` (notify_if_all_parked); the parker stores its `park_state_` (seq_cst), then
 //   loads the slot words. Either the owner sees every sibling parked without bound (and wakes
 //   one: woken, it finds the slot and watches), or the parker sees the task or the mark (and
-//   watches). Once an announced put has seen a sibling that is not parked without bound, the
-//   owner's puts are plain stores until it next wakes from a park (`announce_lifo_`; a task
-//   they displace is taken the owner's way and goes to the queue, whose push announces it):
-//   that sibling's next park follows the load that saw it in the
-//   seq_cst order, so it sees the mark, which stays set while the owner is awake. A busy
-//   loop that spawns thus costs a parked sibling a wake-up per kLifoRescueNs.
+//   watches). An announced put that displaces a task loads the park states too, after the
+//   queue push that announces the displaced task (and wakes a parked sibling). Once an
+//   announced put has seen a sibling that is not parked without bound, the owner's puts are
+//   plain stores until it next wakes from a park (`announce_lifo_`; a task they displace is
+//   taken the owner's way and goes to the queue, whose push announces it): that sibling's
+//   next park follows the load that saw it in the seq_cst order, so it sees the mark, which
+//   stays set while the owner is awake. A busy loop that spawns thus costs a parked sibling a
+//   wake-up per kLifoRescueNs.
 // Thieves never poll a LIFO slot while spinning: a spinning sibling that read the slot each
 // time its owner wrote it cost the owner a cache-line transfer per spawn, and stole the task
 // the owner was about to run (W4 chained_spawn on 2 loops: one transfer per hop).
@@ -135,7 +137,12 @@ class Runtime::Worker final : public internal::WorkSource {
     // seq_cst (LifoSlot::push): the LIFO handshake orders this before the load of the idle
     // state.
     if (TaskBase* displaced = lifo_.push(task)) {
-      push_to_queue(displaced);
+      push_to_queue(displaced);  // whose push announces the displaced task
+      // This put was announced too (the exchange set the mark): once it has seen a sibling
+      // not parked without bound, later puts are plain stores, as after a put into the empty
+      // slot. Without this a loop whose slot is never empty (it spawns and runs nothing
+      // else) kept exchanging: W1's spawner paid a locked instruction per spawn.
+      announce_lifo_ = rt_->workers_.size() > 1 && rt_->all_siblings_parked(this);
     } else {
       announce_lifo_ = rt_->workers_.size() > 1 && rt_->notify_if_all_parked(this);
     }
@@ -540,13 +547,18 @@ Runtime::Worker* Runtime::parked_sibling() const {
   return nullptr;
 }
 
+bool Runtime::all_siblings_parked(Worker* self) const {
+  for (auto& w : workers_) {
+    if (w.get() != self && w->park_state() != Worker::kParked) return false;
+  }
+  return true;
+}
+
 bool Runtime::notify_if_all_parked(Worker* self) {
   // The owner's half of the LIFO handshake (Worker's comment): wake a sibling only if none
   // is awake, searching or watching, since any of those will find the slot by itself. The
   // siblings first: usually one is awake, and that ends it with one load.
-  for (auto& w : workers_) {
-    if (w.get() != self && w->park_state() != Worker::kParked) return false;
-  }
+  if (!all_siblings_parked(self)) return false;
   if (num_searching_.load(std::memory_order_seq_cst) == 0) notify_one();
   return true;
 }

@@ -157,6 +157,8 @@ class Runtime {
   void notify_if_idle();
   // Wakes a sibling if every sibling is parked without bound; returns whether they all were.
   bool notify_if_all_parked(Worker* self);
+  // Whether every sibling of `self` is parked without bound (seq_cst loads of their states).
+  bool all_siblings_parked(Worker* self) const;
   // A sibling of the calling loop (any loop, from outside) that is parked, or nullptr.
   Worker* parked_sibling() const;
   uint32_t search_limit() const;

@@ -101,7 +101,10 @@ TEST(RuntimeTest, SpawnedTasksAreAwaitedAcrossLoops) {
 // The loop that spawns blocks its thread; the other loops must steal every task. Its queue
 // overflows into the injection queue, and with 3 and 4 loops only one and two of them may
 // search at once: while only injection work is left, the rest park although they see it, and
-// the last searcher to stop must wake one while work is left.
+// the last searcher to stop must wake one while work is left. The last task stays in the
+// blocked loop's LIFO slot, put there with a plain store once a put saw a sibling awake (the
+// first one, into the empty slot, or one of those that displaced a task): a sibling that
+// parks sees the owner's awake mark and rescues it.
 TEST(RuntimeTest, IdleLoopStealsFromABlockedLoop) {
   for (size_t threads : {2, 3, 4}) {
     SCOPED_TRACE(threads);
