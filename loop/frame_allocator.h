@@ -195,8 +195,17 @@ inline void delete_sized(void* p, [[maybe_unused]] size_t size) noexcept {
   if (c < kNumClasses) {
     ThreadCache& cache = t_cache_;
     if (FreeBlock* b = cache.heads[c]) [[likely]] {
-      cache.heads[c] = b->next;
+      FreeBlock* next = b->next;
+      cache.heads[c] = next;
       cache.cached_bytes -= class_size(c);
+      // The next block's first line, for writing, one allocation ahead (null is harmless: a
+      // prefetch never faults). A loop that spawns while a sibling runs and frees its tasks
+      // gets its blocks back from that sibling's core, and the pop that reads a block's
+      // link waited for the line: W1 (2 loops) medians of 12 alternating runs 7.9 -> 9.9 M
+      // tasks/s. Prefetching the whole block did more for W1 (11.1 M) but cost W5 and W10
+      // 2-4%, whose blocks are already in this core's cache; one line costs them nothing
+      // measurable (W4 +2 instructions a hop).
+      __builtin_prefetch(next, 1, 3);
       return b;
     }
     return allocate_slow(c);
