@@ -643,10 +643,14 @@ void EventLoop::unlink_task(TaskBase* task) {
   --num_tasks_;
 }
 
-size_t EventLoop::num_pending_tasks() const {
+TaskBase* EventLoop::pending_unlisted_task() const {
   // A spawned task in its first step joins the list only at the step's end (task_base.h).
-  const TaskBase* t = current_task_;
-  return num_tasks_ + (t && t->unlisted() && !t->done() ? 1 : 0);
+  TaskBase* t = current_task_;
+  return t && t->unlisted() && !t->done() ? t : nullptr;
+}
+
+size_t EventLoop::num_pending_tasks() const {
+  return num_tasks_ + (pending_unlisted_task() ? 1 : 0);
 }
 
 std::vector<TaskBase*> EventLoop::pending_tasks_snapshot() const {
@@ -656,8 +660,7 @@ std::vector<TaskBase*> EventLoop::pending_tasks_snapshot() const {
     t->ref();
     out.push_back(t);
   }
-  // A spawned task in its first step joins the list only at the step's end (task_base.h).
-  if (TaskBase* t = current_task_; t && t->unlisted() && !t->done()) {
+  if (TaskBase* t = pending_unlisted_task()) {
     t->ref();
     out.push_back(t);
   }

@@ -174,7 +174,7 @@ void TaskBase::run() {
     complete();
     return;  // `this` may be gone
   }
-  if (step_flags_ & kUnlisted) [[unlikely]] join_task_list(loop);  // a spawned task's first step
+  if (unlisted()) [[unlikely]] join_task_list(loop);  // a spawned task's first step
   if (must_cancel_ && waiting_on_) deliver_cancel_to_wait();
   if (spawned_) {
     // Not finished: the awaiter's reference, taken while only this thread can reach the

@@ -143,8 +143,8 @@ class Runtime {
   // both spawns: as a call of its own it saved six registers and passed seven arguments
   // again on every spawn (W4).
   template <class T>
-  [[gnu::always_inline]] Task<T> spawn_from(Coro<T>& coro, std::string_view name, const char* file, unsigned line,
-                     bool on_own_thread);
+  [[gnu::always_inline]] Task<T> spawn_from(Coro<T>& coro, std::string_view name,
+                                            const char* file, unsigned line, bool on_own_thread);
   // Queues a spawned, not yet started task. Any thread.
   void push_spawned(internal::TaskBase* task);
   bool shutting_down() const { return shutting_down_.load(std::memory_order_acquire); }

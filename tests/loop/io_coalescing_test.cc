@@ -50,34 +50,34 @@ class Simulation {
   TimePoint now_{seconds(1000)};
 };
 
+// A controller with kNap, and a simulated loop driving it.
+class IoCoalescingTest : public ::testing::Test {
+ protected:
+  IoCoalescingTest() { c.set_nap(kNap); }
+  IoCoalescing c;
+  Simulation sim{c};
+};
+
 // Busy enough to be tested (the threshold is 10 events/ms).
 std::function<uint32_t(bool)> rates(uint32_t without, uint32_t with) {
   return [=](bool napping) { return napping ? with : without; };
 }
 
-TEST(IoCoalescingTest, DisabledNeverNaps) {
-  IoCoalescing c;
+TEST_F(IoCoalescingTest, DisabledNeverNaps) {
   c.set_nap(Duration::zero());
-  Simulation sim(c);
   Duration napping = sim.run(seconds(30), rates(100, 1000));
   EXPECT_EQ(napping, Duration::zero());
   EXPECT_EQ(c.tests(), 0u);
   EXPECT_EQ(c.state(), IoCoalescing::State::kOff);
 }
 
-TEST(IoCoalescingTest, AQuietLoopIsNeverTested) {
-  IoCoalescing c;
-  c.set_nap(kNap);
-  Simulation sim(c);
+TEST_F(IoCoalescingTest, AQuietLoopIsNeverTested) {
   Duration napping = sim.run(seconds(30), rates(5, 50));  // 5,000 events/s: below the bar
   EXPECT_EQ(napping, Duration::zero());
   EXPECT_EQ(c.tests(), 0u);
 }
 
-TEST(IoCoalescingTest, ABusyLoopWhereNapsWinSwitchesThemOn) {
-  IoCoalescing c;
-  c.set_nap(kNap);
-  Simulation sim(c);
+TEST_F(IoCoalescingTest, ABusyLoopWhereNapsWinSwitchesThemOn) {
   sim.run(seconds(1), rates(100, 120));
   EXPECT_EQ(c.tests(), 1u);
   EXPECT_EQ(c.tests_won(), 1u);
@@ -87,10 +87,7 @@ TEST(IoCoalescingTest, ABusyLoopWhereNapsWinSwitchesThemOn) {
   EXPECT_EQ(c.nap_before_wait(sim.now(), 1), Duration::zero());
 }
 
-TEST(IoCoalescingTest, WhileTestingOnlyOddSlicesNap) {
-  IoCoalescing c;
-  c.set_nap(kNap);
-  Simulation sim(c);
+TEST_F(IoCoalescingTest, WhileTestingOnlyOddSlicesNap) {
   sim.run(milliseconds(150), rates(100, 100));  // past the activity check: a test runs
   ASSERT_EQ(c.state(), IoCoalescing::State::kTesting);
   int64_t window = IoCoalescing::kWindow.count();
@@ -103,20 +100,14 @@ TEST(IoCoalescingTest, WhileTestingOnlyOddSlicesNap) {
   }
 }
 
-TEST(IoCoalescingTest, ASmallGainIsNotEnough) {
-  IoCoalescing c;
-  c.set_nap(kNap);
-  Simulation sim(c);
+TEST_F(IoCoalescingTest, ASmallGainIsNotEnough) {
   sim.run(seconds(1), rates(100, 103));  // 3%: under kMinGain
   EXPECT_EQ(c.tests(), 1u);
   EXPECT_EQ(c.tests_won(), 0u);
   EXPECT_EQ(c.state(), IoCoalescing::State::kOff);
 }
 
-TEST(IoCoalescingTest, NapsThatPlainlyLoseEndTheTestAfterOnePair) {
-  IoCoalescing c;
-  c.set_nap(kNap);
-  Simulation sim(c);
+TEST_F(IoCoalescingTest, NapsThatPlainlyLoseEndTheTestAfterOnePair) {
   Duration napping = sim.run(seconds(5), rates(100, 25));
   EXPECT_EQ(c.tests(), 1u);
   EXPECT_EQ(c.state(), IoCoalescing::State::kOff);
@@ -124,10 +115,7 @@ TEST(IoCoalescingTest, NapsThatPlainlyLoseEndTheTestAfterOnePair) {
   EXPECT_LE(napping, IoCoalescing::kWindow + milliseconds(1));
 }
 
-TEST(IoCoalescingTest, RetestsAfterTheHoldAndFollowTheLoad) {
-  IoCoalescing c;
-  c.set_nap(kNap);
-  Simulation sim(c);
+TEST_F(IoCoalescingTest, RetestsAfterTheHoldAndFollowTheLoad) {
   sim.run(seconds(1), rates(100, 120));
   ASSERT_EQ(c.state(), IoCoalescing::State::kOn);
   // The load changes: naps now lose. Nothing changes before the hold ends...
@@ -140,10 +128,7 @@ TEST(IoCoalescingTest, RetestsAfterTheHoldAndFollowTheLoad) {
   EXPECT_EQ(c.state(), IoCoalescing::State::kOff);
 }
 
-TEST(IoCoalescingTest, ALoopThatGoesQuietWhileOnStopsNapping) {
-  IoCoalescing c;
-  c.set_nap(kNap);
-  Simulation sim(c);
+TEST_F(IoCoalescingTest, ALoopThatGoesQuietWhileOnStopsNapping) {
   sim.run(seconds(1), rates(100, 120));
   ASSERT_EQ(c.state(), IoCoalescing::State::kOn);
   // Long parks: one poll every 100 ms, one event each.
@@ -152,10 +137,7 @@ TEST(IoCoalescingTest, ALoopThatGoesQuietWhileOnStopsNapping) {
   EXPECT_EQ(c.tests(), 1u);
 }
 
-TEST(IoCoalescingTest, SettingTheNapResetsTheState) {
-  IoCoalescing c;
-  c.set_nap(kNap);
-  Simulation sim(c);
+TEST_F(IoCoalescingTest, SettingTheNapResetsTheState) {
   sim.run(seconds(1), rates(100, 120));
   ASSERT_EQ(c.state(), IoCoalescing::State::kOn);
   c.set_nap(microseconds(50));
