@@ -27,16 +27,21 @@ void check(bool ok, const char* what) {
   }
 }
 
-// With WEFT_BENCH_STATS set: how many threads the pool grew to (they are still alive at the
-// end of a run: keep_alive is 10 s).
+weft::BlockingPool::Stats g_last_stats;
+
+// At the end of the measurement, on the loop: the run joins the pool's threads as it ends.
+void record_pool_stats() { g_last_stats = weft::current_blocking_pool().stats(); }
+
+// With WEFT_BENCH_STATS set: how many threads the pool grew to.
 void print_pool_stats() {
   if (std::getenv("WEFT_BENCH_STATS") == nullptr) return;
-  weft::BlockingPool::Stats s = weft::default_blocking_pool().stats();
-  std::fprintf(stderr, "blocking pool: threads=%zu tasks_run=%lu\n", s.threads,
-               (unsigned long)s.tasks_run);
+  std::fprintf(stderr, "blocking pool: threads=%zu tasks_run=%lu\n", g_last_stats.threads,
+               (unsigned long)g_last_stats.tasks_run);
 }
 
 }  // namespace
+
+size_t weft_last_pool_threads() { return g_last_stats.threads; }
 
 double weft_w7_blocking_pool(double scale) {
   const long n = count_of(100000, scale);
@@ -49,6 +54,7 @@ double weft_w7_blocking_pool(double scale) {
     for (auto& call : calls) sum += co_await call;
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     check(sum == n * (n + 1) / 2, "W7 sum of results");
+    record_pool_stats();
     co_return static_cast<double>(n) / seconds;
   };
   double result = weft::run(main());
@@ -72,6 +78,7 @@ double weft_w7s_blocking_sleep(double scale) {
     for (auto& call : calls) sum += co_await call;
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     check(sum == n * (n - 1) / 2, "W7s sum of results");
+    record_pool_stats();
     co_return seconds;
   };
   double result = weft::run(main());

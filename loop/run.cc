@@ -1,6 +1,7 @@
 #include "loop/run.h"
 
 #include <atomic>
+#include <utility>
 #include <vector>
 
 #include "loop/async_generator.h"
@@ -9,7 +10,28 @@
 namespace weft::internal {
 namespace {
 std::atomic<MultiLoopRunner> g_multi_loop_runner{nullptr};
+// Set once by a static initializer of scheduler/ before main, read by every weft::run.
+std::atomic<void* (*)()> g_run_scope_open{nullptr};
+std::atomic<void (*)(void*, EventLoop*, bool)> g_run_scope_close{nullptr};
 }  // namespace
+
+void set_run_scope_hooks(RunScopeHooks hooks) {
+  g_run_scope_close.store(hooks.close, std::memory_order_release);
+  g_run_scope_open.store(hooks.open, std::memory_order_release);
+}
+
+RunScope::RunScope() {
+  if (auto open = g_run_scope_open.load(std::memory_order_acquire)) {
+    close_ = g_run_scope_close.load(std::memory_order_acquire);
+    scope_ = open();
+  }
+}
+
+void RunScope::close(EventLoop* loop) {
+  if (!close_) return;
+  auto close = std::exchange(close_, nullptr);
+  close(std::exchange(scope_, nullptr), loop, abandon_);
+}
 
 void set_multi_loop_runner(MultiLoopRunner runner) {
   g_multi_loop_runner.store(runner, std::memory_order_release);
@@ -33,7 +55,7 @@ void check_no_running_loop(const char* what) {
   }
 }
 
-void shutdown_loop(EventLoop& loop) {
+void shutdown_loop(EventLoop& loop, RunScope* scope) {
   if (loop.is_closed()) return;
   std::vector<TaskBase*> tasks = loop.pending_tasks_snapshot();
   for (TaskBase* t : tasks) t->cancel("");
@@ -57,6 +79,8 @@ void shutdown_loop(EventLoop& loop) {
   }
   // asyncio's shutdown_asyncgens: close the async generators still alive.
   finalize_async_generators(loop);
+  // asyncio's shutdown_default_executor.
+  if (scope) scope->close(&loop);
   loop.close();
 }
 

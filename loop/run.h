@@ -63,9 +63,40 @@ inline Coro<void> store_result(Coro<void> main, ResultSlot<void>&,
 }
 // Refuses to start a loop on a thread that runs one.
 void check_no_running_loop(const char* what);
-// Cancels the loop's pending tasks, runs it until they finish, reports their errors, and
-// closes it (asyncio's Runner.close()).
-void shutdown_loop(EventLoop& loop);
+
+// What a single-loop weft::run owns besides its loop: the default blocking pool that
+// to_thread uses on the loop's thread, created on first use (asyncio's default executor).
+// scheduler/blocking_pool.cc registers the hooks when it is linked (loop/ does not depend
+// on scheduler/); without them a RunScope does nothing.
+struct RunScopeHooks {
+  void* (*open)() = nullptr;  // on the loop's thread, before the main task starts
+  // After the tasks' cleanup, before the loop closes: shuts the pool down and waits for the
+  // calls still running while `loop` runs (nullptr: without running it); with `abandon`
+  // (a hard stop) does not wait.
+  void (*close)(void* scope, EventLoop* loop, bool abandon) = nullptr;
+};
+void set_run_scope_hooks(RunScopeHooks hooks);
+
+class RunScope {
+ public:
+  RunScope();
+  ~RunScope() { close(nullptr); }
+  RunScope(const RunScope&) = delete;
+  RunScope& operator=(const RunScope&) = delete;
+  // Idempotent.
+  void close(EventLoop* loop);
+  // A hard stop (the second Ctrl-C): close() does not wait for running calls.
+  void abandon_running_calls() { abandon_ = true; }
+
+ private:
+  void* scope_ = nullptr;
+  void (*close_)(void*, EventLoop*, bool) = nullptr;
+  bool abandon_ = false;
+};
+
+// Cancels the loop's pending tasks, runs it until they finish, reports their errors, closes
+// the async generators and `scope` (if any), and closes the loop (asyncio's Runner.close()).
+void shutdown_loop(EventLoop& loop, RunScope* scope = nullptr);
 }  // namespace internal
 
 template <class T>
@@ -92,6 +123,7 @@ T run(Coro<T> main, RunOptions options = {}) {
   }
   internal::check_no_running_loop("weft::run");
   EventLoop loop;
+  internal::RunScope scope;  // after the loop: closed before it
   if (options.debug) loop.set_debug(*options.debug);
   if (options.stuck_threshold) loop.set_stuck_threshold(*options.stuck_threshold);
   Task<T> task = loop.create_task(std::move(main));
@@ -101,12 +133,13 @@ T run(Coro<T> main, RunOptions options = {}) {
     loop.run_until_done(*task.base());
   } catch (...) {
     sigint.restore();
-    internal::shutdown_loop(loop);
+    if (sigint.hard_stopped()) scope.abandon_running_calls();
+    internal::shutdown_loop(loop, &scope);
     if (sigint.hard_stopped()) throw KeyboardInterrupt();
     throw;
   }
   sigint.restore();
-  internal::shutdown_loop(loop);
+  internal::shutdown_loop(loop, &scope);
   sigint.raise_if_interrupted();
   if constexpr (std::is_void_v<T>) {
     task.result();

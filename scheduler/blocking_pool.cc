@@ -12,6 +12,10 @@
 
 #include "absl/strings/str_format.h"
 #include "loop/errors.h"
+#include "loop/event_loop.h"
+#include "loop/future.h"
+#include "loop/run.h"
+#include "loop/task.h"
 
 namespace weft {
 namespace {
@@ -320,7 +324,7 @@ void BlockingPool::shutdown(bool wait) {
   std::unique_lock<std::mutex> lock(mu_);
   if (!shutdown_) {
     shutdown_ = true;
-    shutdown_hint_.store(true, std::memory_order_relaxed);
+    shutdown_hint_.store(true, std::memory_order_release);
     work_cv_.notify_all();
     monitor_cv_.notify_all();
   }
@@ -346,6 +350,81 @@ BlockingPool::Stats BlockingPool::stats() const {
   s.queued = queued_;
   s.tasks_run = tasks_run_;
   return s;
+}
+
+namespace internal {
+namespace {
+thread_local BlockingPoolScope* t_pool_scope = nullptr;
+
+// weft::run's hooks (loop/run.h): a scope per run, its pool created on first use.
+void* open_run_scope() {
+  auto* scope = new BlockingPoolScope();
+  BlockingPoolScope::install_on_this_thread(scope);
+  return scope;
+}
+
+Coro<void> await_future(Future<void>& f) { co_await f; }
+
+void close_run_scope(void* p, EventLoop* loop, bool abandon) {
+  std::unique_ptr<BlockingPoolScope> scope(static_cast<BlockingPoolScope*>(p));
+  if (BlockingPoolScope::on_this_thread() == scope.get()) {
+    BlockingPoolScope::install_on_this_thread(nullptr);
+  }
+  BlockingPool* pool = scope->existing();
+  if (pool == nullptr) return;  // no call was ever made
+  pool->shutdown(/*wait=*/false);
+  if (abandon) {
+    // A hard stop: a call stuck forever must not keep the process from stopping. The pool
+    // (and its threads, which exit once their calls return) outlive the run.
+    new std::unique_ptr<BlockingPoolScope>(std::move(scope));  // NOLINT: leaked on purpose
+    return;
+  }
+  if (loop == nullptr || loop->is_closed() || pool->stats().threads == 0) {
+    pool->shutdown(/*wait=*/true);
+    return;
+  }
+  // asyncio's shutdown_default_executor: the threads are joined on another thread while the
+  // loop runs, so that a call still running can hand work to the loop (call_soon_threadsafe,
+  // run_coroutine_threadsafe(...).get()) instead of waiting for it forever.
+  Future<void> joined = loop->create_future<void>();
+  std::thread joiner([pool, loop, &joined] {
+    pool->shutdown(/*wait=*/true);
+    loop->call_soon_threadsafe([&joined] { joined.set_result(); });
+  });
+  try {
+    loop->run_until_complete(await_future(joined));
+  } catch (...) {
+    joiner.join();
+    throw;
+  }
+  joiner.join();
+}
+
+// Registered before main when this file is linked (whenever to_thread is used).
+const bool g_run_scope_registered = [] {
+  set_run_scope_hooks(RunScopeHooks{&open_run_scope, &close_run_scope});
+  return true;
+}();
+}  // namespace
+
+void BlockingPoolScope::install_on_this_thread(BlockingPoolScope* scope) {
+  t_pool_scope = scope;
+}
+
+BlockingPoolScope* BlockingPoolScope::on_this_thread() { return t_pool_scope; }
+
+BlockingPool& BlockingPoolScope::pool() {
+  if (pool_ == nullptr) {
+    owned_ = std::make_unique<BlockingPool>();
+    pool_ = owned_.get();
+  }
+  return *pool_;
+}
+}  // namespace internal
+
+BlockingPool& current_blocking_pool() {
+  internal::BlockingPoolScope* scope = internal::BlockingPoolScope::on_this_thread();
+  return scope ? scope->pool() : default_blocking_pool();
 }
 
 BlockingPool& default_blocking_pool() {

@@ -32,11 +32,19 @@
 // threads finish the queue, and with wait=true joins every thread. The destructor does
 // shutdown(true). A call never stops half-way: shutting down waits for running calls.
 //
-// The process-wide default pool (default_blocking_pool()) is created on first use and never
-// destroyed; it is shut down (and its threads joined) at process exit by an atexit handler,
-// so exit waits for calls that are still running. weft::run does not shut it down: other
-// loops may still be using it. A loop that shuts down while one of its tasks awaits a call
-// simply drops that call's result (see executor_call.h).
+// Which pool a loop uses by default (current_blocking_pool(): to_thread, run_in_executor
+// without an executor). As asyncio's default executor belongs to its loop and asyncio.run
+// shuts it down, a weft pool belongs to what runs the loop:
+// - a Runtime owns one pool, shared by all its loops (Runtime::blocking_pool(); options in
+//   RuntimeOptions::blocking_pool), shut down with the Runtime;
+// - a single-loop weft::run creates one on the first call and shuts it down at its end;
+// - any other thread (a loop run by hand, a plain thread) uses the process-wide pool,
+//   default_blocking_pool(), created on first use and never destroyed; it is shut down (and
+//   its threads joined) at process exit by an atexit handler.
+// Shutting an owned pool down waits for the calls still running (a call cannot be stopped
+// half-way), while the loops keep running, so that such a call may still hand work to a loop;
+// a call that never returns keeps the shutdown waiting, as in asyncio and Tokio. A task
+// cancelled while awaiting a call drops that call's result (see executor_call.h).
 //
 // Thread-safety: every method may be called from any thread. shutdown(true) from one of the
 // pool's own threads raises RuntimeError (it would wait for itself).
@@ -48,6 +56,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -94,6 +103,9 @@ class BlockingPool final : public Executor {
   // Stops accepting calls; threads finish the queue, then exit. With `wait`, returns once
   // every thread has been joined. Idempotent.
   void shutdown(bool wait = true);
+
+  // Whether shutdown() has been called: submit raises from then on.
+  bool is_shut_down() const { return shutdown_hint_.load(std::memory_order_acquire); }
 
   Stats stats() const;
   const Options& options() const { return options_; }
@@ -153,8 +165,33 @@ class BlockingPool final : public Executor {
   std::atomic<bool> shutdown_hint_{false};
 };
 
-// The process-wide pool behind to_thread and run_in_executor(fn): default Options.
+// The process-wide pool: default Options. Any thread.
 BlockingPool& default_blocking_pool();
+
+// The pool behind to_thread and run_in_executor(fn) on the calling thread: its Runtime's, or
+// its weft::run's, else default_blocking_pool() (see the file comment). Any thread.
+BlockingPool& current_blocking_pool();
+
+namespace internal {
+// The pool a Runtime's loops, or a weft::run's loop, use by default: installed on each such
+// thread (install_on_this_thread) for the thread's life. Either handed a pool (a Runtime's,
+// shared by its loops) or creating its own on first use (weft::run's: the creating thread is
+// its only user).
+class BlockingPoolScope {
+ public:
+  explicit BlockingPoolScope(BlockingPool* shared = nullptr) : pool_(shared) {}
+  // The thread's scope until uninstall_from_this_thread (or its end); nullptr: none.
+  static void install_on_this_thread(BlockingPoolScope* scope);
+  static BlockingPoolScope* on_this_thread();
+  BlockingPool& pool();
+  // The pool if one exists, else nullptr.
+  BlockingPool* existing() const { return pool_; }
+
+ private:
+  BlockingPool* pool_;
+  std::unique_ptr<BlockingPool> owned_;
+};
+}  // namespace internal
 
 }  // namespace weft
 

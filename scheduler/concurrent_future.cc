@@ -92,8 +92,8 @@ bool ConcurrentStateBase::try_set_exception(std::exception_ptr e) {
 }
 
 void ConcurrentStateBase::check_may_block(const char* what) const {
-  EventLoop* loop = EventLoop::current_or_null();
-  if (loop == nullptr || !loop->get_debug()) return;
+  // Always, not only in debug mode: one thread-local load, on a path about to block anyway.
+  if (EventLoop::current_or_null() == nullptr) return;
   throw RuntimeError(absl::StrFormat(
       "ConcurrentFuture::%s() would block the event loop running on this thread until the "
       "future is done (and deadlock if that needs this loop). Inside a coroutine, "

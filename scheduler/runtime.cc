@@ -111,6 +111,7 @@ class Runtime::Worker final : public internal::WorkSource {
     lifo_seen_.assign(rt_->workers_.size(), 0);
     thread_ = std::thread([this] {
       t_worker = this;
+      internal::BlockingPoolScope::install_on_this_thread(&rt_->pool_scope_);
       loop_.run_forever();
       t_worker = nullptr;
     });
@@ -476,7 +477,7 @@ const bool g_registered = [] {
 
 }  // namespace
 
-Runtime::Runtime(RuntimeOptions options) {
+Runtime::Runtime(RuntimeOptions options) : blocking_pool_(options.blocking_pool) {
   size_t n = options.threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   workers_.reserve(n);
@@ -505,6 +506,15 @@ EventLoop& Runtime::loop(size_t i) {
 Runtime* Runtime::current() noexcept {
   Worker* w = Worker::t_worker;
   return w ? w->runtime() : nullptr;
+}
+
+void Runtime::check_may_spawn_while_shutting_down(bool on_own_thread) const {
+  // The caller's loop still runs, so shutdown's rounds will see the task (its queues are
+  // checked until they are empty).
+  if (on_own_thread) return;
+  throw RuntimeError(
+      "spawn: this Runtime is shutting down and accepts no tasks from outside its loops; "
+      "spawn before shutdown() (or on a new Runtime)");
 }
 
 void Runtime::check_not_on_loop(const char* what) const {
@@ -677,6 +687,9 @@ void Runtime::shutdown() {
     for (auto& w : workers_) queues_empty = queues_empty && w->queue().empty();
     if (round->tasks_seen == 0 && queues_empty) break;
   }
+  // The loops still run: a call that hands work to one of them (call_soon_threadsafe,
+  // run_coroutine_threadsafe(...).get()) finishes.
+  blocking_pool_.shutdown(/*wait=*/true);
 
   for (auto& w : workers_) {
     EventLoop* loop = &w->loop();

@@ -29,9 +29,15 @@
 //   Pushing new work (from a loop or from outside) wakes one parked loop, and only when no
 //   loop is searching.
 //
+// Blocking calls. The Runtime owns one BlockingPool (blocking_pool()), which to_thread and
+// run_in_executor(fn) use on every loop of the Runtime: its threads start on demand and never
+// outlive the Runtime.
+//
 // Shutdown (the destructor, or shutdown()): every loop cancels its pending tasks and runs
-// until each has finished its cleanup; spawned tasks that had not started are cancelled
-// without running; then the loops stop, their threads are joined and the loops closed.
+// until each has finished its cleanup; spawned tasks that had not started, and tasks their
+// cleanup spawns, are cancelled without running; then the blocking pool shuts down, waiting for the calls still running
+// (the loops keep running meanwhile, so such a call may still hand work to them); then the
+// loops stop, their threads are joined and the loops closed.
 //
 // Thread-safety: spawn(), block_on(), stats() and shutdown() may be called from any thread;
 // block_on() and shutdown() must not be called from a loop of this Runtime (they would wait
@@ -59,6 +65,7 @@
 #include "loop/introspect.h"
 #include "loop/run.h"
 #include "loop/task.h"
+#include "scheduler/blocking_pool.h"
 #include "scheduler/injection_queue.h"
 
 namespace weft {
@@ -76,6 +83,10 @@ struct RuntimeOptions {
   // The stuck-loop watchdog's threshold for every loop (loop/watchdog.h); 0: off; unset:
   // the default (1 s, or WEFT_STUCK_THRESHOLD_MS).
   std::optional<Duration> stuck_threshold;
+  // The Runtime's blocking pool (to_thread and run_in_executor(fn) on its loops): at most
+  // 512 threads, retiring after 10 s idle, by default (Tokio's max_blocking_threads and
+  // thread_keep_alive).
+  BlockingPool::Options blocking_pool;
 };
 
 class Runtime {
@@ -108,6 +119,10 @@ class Runtime {
 
   // The Runtime whose loop runs on this thread, or nullptr.
   static Runtime* current() noexcept;
+
+  // The pool behind to_thread and run_in_executor(fn) on this Runtime's loops (see the file
+  // comment). Any thread; shut down (submit raises RuntimeError) once shutdown() has run.
+  BlockingPool& blocking_pool() { return blocking_pool_; }
 
   // Runs `coro` as a pinned task on loop 0 and blocks the calling thread until it is done;
   // returns its result or rethrows its exception. Not from a loop thread of this Runtime.
@@ -165,6 +180,11 @@ class Runtime {
   bool try_start_searching();
   void stop_searching();
   void check_not_on_loop(const char* what) const;
+  // spawn() once shutdown() has begun: from one of this Runtime's loops (cleanup code, as the
+  // tasks are being cancelled) the task is queued and its first step cancels it
+  // (TaskBase::start), as Tokio does; from anywhere else raises RuntimeError.
+  [[gnu::cold, gnu::noinline]] void check_may_spawn_while_shutting_down(
+      bool on_own_thread) const;
   // Blocks until `done` is set by a callback on some loop.
   struct Latch {
     std::mutex mu;
@@ -181,6 +201,9 @@ class Runtime {
     }
   };
 
+  // Declared first, destroyed last: loop threads use it until they are joined.
+  BlockingPool blocking_pool_;
+  internal::BlockingPoolScope pool_scope_{&blocking_pool_};
   // Each group on its own cache line, so that the words every park or search writes do not
   // evict the ones every push and spawn only read.
   // Read by every push and spawn; written at start-up and at shutdown only.
@@ -228,9 +251,7 @@ Task<T> Runtime::spawn(Coro<T> coro, std::string_view name, const char* file, un
 template <class T>
 Task<T> Runtime::spawn_from(Coro<T>& coro, std::string_view name, const char* file,
                             unsigned line, bool on_own_thread) {
-  if (shutting_down()) {
-    throw RuntimeError("spawn: this Runtime is shutting down; no new tasks can start");
-  }
+  if (shutting_down()) [[unlikely]] check_may_spawn_while_shutting_down(on_own_thread);
   EventLoop* here = EventLoop::current_or_null();
   EventLoop* home = here && on_own_thread ? here : &loop(0);
   auto handle = coro.release("spawned");

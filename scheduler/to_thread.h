@@ -6,14 +6,16 @@
 //     co_return std::count(text.begin(), text.end(), '\n');
 //   }
 //
-// Both submit fn(args...) to default_blocking_pool() at once and return an ExecutorCall<T>
+// Both submit fn(args...) to current_blocking_pool() at once (the pool of the Runtime or
+// weft::run whose loop calls them, else the process-wide one; blocking_pool.h) and return an ExecutorCall<T>
 // (executor_call.h): awaiting it gives fn's value or rethrows its exception; cancelling the
 // awaiting task drops the result without interrupting a call that has started. Unlike
 // asyncio's to_thread, which is a coroutine, the call is submitted when to_thread is called,
 // as with run_in_executor; discarding the result detaches the call ([[nodiscard]] warns).
 //
 // Thread-safety: any thread; await the result inside a Coro running in a Task. Raises
-// RuntimeError once the default pool has been shut down (at process exit).
+// RuntimeError once that pool has been shut down (the Runtime's or weft::run's at their end,
+// the process-wide one at exit).
 #ifndef WEFT_SCHEDULER_TO_THREAD_H_
 #define WEFT_SCHEDULER_TO_THREAD_H_
 
@@ -28,7 +30,7 @@ namespace weft {
 
 template <class F, class... Args>
 ExecutorCall<ExecutorResult<F, Args...>> to_thread(F&& fn, Args&&... args) {
-  return run_in_executor(default_blocking_pool(), std::forward<F>(fn),
+  return run_in_executor(current_blocking_pool(), std::forward<F>(fn),
                          std::forward<Args>(args)...);
 }
 
@@ -36,7 +38,7 @@ ExecutorCall<ExecutorResult<F, Args...>> to_thread(F&& fn, Args&&... args) {
 template <class F, class... Args>
   requires(!std::is_base_of_v<Executor, std::remove_cvref_t<F>>)
 ExecutorCall<ExecutorResult<F, Args...>> run_in_executor(F&& fn, Args&&... args) {
-  return run_in_executor(default_blocking_pool(), std::forward<F>(fn),
+  return run_in_executor(current_blocking_pool(), std::forward<F>(fn),
                          std::forward<Args>(args)...);
 }
 

@@ -247,22 +247,32 @@ TEST(ConcurrentFuture, CancelRacesWithSetExactlyOneWins) {
   }
 }
 
-TEST(ConcurrentFuture, BlockingGetFromALoopThreadRaisesInDebugMode) {
-  ConcurrentFuture<int> f;
-  auto main = [&]() -> Coro<bool> {
-    try {
-      f.get();
-    } catch (const RuntimeError& e) {
-      EXPECT_NE(std::string(e.what()).find("co_await"), std::string::npos) << e.what();
-      co_return true;
-    }
-    co_return false;
-  };
-  EXPECT_TRUE(run(main(), RunOptions{.debug = true}));
-  // A done future may be read anywhere.
-  f.set_result(1);
-  auto read = [&]() -> Coro<int> { co_return f.get(); };
-  EXPECT_EQ(run(read(), RunOptions{.debug = true}), 1);
+// Debug mode or not: a blocking get() on a loop's thread is asyncio's "blocking call on the
+// loop" mistake, and here it could deadlock the loop.
+TEST(ConcurrentFuture, BlockingGetFromALoopThreadRaises) {
+  for (bool debug : {false, true}) {
+    ConcurrentFuture<int> f;
+    auto main = [&]() -> Coro<int> {
+      int raised = 0;
+      try {
+        f.get();
+      } catch (const RuntimeError& e) {
+        EXPECT_NE(std::string(e.what()).find("co_await"), std::string::npos) << e.what();
+        ++raised;
+      }
+      try {
+        f.get(std::chrono::seconds(10));
+      } catch (const RuntimeError&) {
+        ++raised;
+      }
+      co_return raised;
+    };
+    EXPECT_EQ(run(main(), RunOptions{.debug = debug}), 2) << "debug " << debug;
+    // A done future may be read anywhere.
+    f.set_result(1);
+    auto read = [&]() -> Coro<int> { co_return f.get(); };
+    EXPECT_EQ(run(read(), RunOptions{.debug = debug}), 1);
+  }
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <set>
@@ -17,6 +18,8 @@
 #include <vector>
 
 #include "loop/weft.h"
+#include "scheduler/run_coroutine_threadsafe.h"
+#include "scheduler/to_thread.h"
 
 using namespace std::chrono_literals;
 
@@ -694,15 +697,93 @@ int count_dir(const char* path) {
   return n;
 }
 
+// Each Runtime spawns, and makes a blocking call (which starts a thread of its pool): its
+// loops' threads and its pool's are joined, and its file descriptors closed, by ~Runtime.
 TEST(RuntimeTest, StartAndStopRepeatedlyLeaksNothing) {
   int fds = count_dir("/proc/self/fd");
   int threads = count_dir("/proc/self/task");
+  auto work = []() -> Coro<int> {
+    Task<int> spawned = spawn(answer());
+    int one = co_await to_thread([] { return 1; });
+    co_return co_await spawned + one - 1;
+  };
   for (int i = 0; i < 1000 / kScale; ++i) {
     Runtime rt({.threads = 2});
-    EXPECT_EQ(rt.block_on(answer()), 42);
+    EXPECT_EQ(rt.block_on(work()), 42);
   }
   EXPECT_EQ(count_dir("/proc/self/fd"), fds);
   EXPECT_EQ(count_dir("/proc/self/task"), threads);
+}
+
+// The Runtime's pool serves to_thread on every loop, and its shutdown waits for a call still
+// running while the loops run: the call can still hand work to a loop.
+TEST(RuntimeTest, ShutdownWaitsForBlockingCallsWhileTheLoopsRun) {
+  std::atomic<int> got{0};
+  {
+    Runtime rt({.threads = 2});
+    auto main = [&]() -> Coro<void> {
+      EXPECT_EQ(&current_blocking_pool(), &rt.blocking_pool());
+      Runtime* r = &rt;
+      // Dropped: the call runs on, awaited by nobody.
+      (void)to_thread([&got, r] {
+        // Until the Runtime has begun shutting its pool down (bounded: main returns at once
+        // and the destructor follows).
+        while (!r->blocking_pool().is_shut_down()) std::this_thread::yield();
+        got = run_coroutine_threadsafe(answer(), r->loop(1)).get();
+      });
+      co_return;
+    };
+    rt.block_on(main());
+  }
+  EXPECT_EQ(got.load(), 42);
+}
+
+// Cleanup code that spawns while the Runtime shuts down gets a task that ends cancelled
+// without running (as under Tokio), not an exception at the spawn; from outside the Runtime,
+// a spawn after shutdown() raises.
+TEST(RuntimeTest, SpawnDuringShutdownGivesATaskCancelledBeforeItRuns) {
+  std::atomic<bool> child_ran{false};
+  std::atomic<int> outcome{0};  // 1: CancelledError from the child, 2: something else
+  auto child = [&]() -> Coro<int> {
+    child_ran = true;
+    co_return 1;
+  };
+  std::atomic<bool> started{false};
+  auto waits_forever = [&]() -> Coro<void> {
+    started = true;
+    bool cancelled = false;
+    try {
+      co_await sleep(std::chrono::hours(1));
+    } catch (const CancelledError&) {
+      cancelled = true;
+    }
+    if (!cancelled) co_return;
+    try {
+      co_await spawn(child());  // the cleanup
+      outcome = 2;
+    } catch (const CancelledError&) {
+      outcome = 1;
+    } catch (...) {
+      outcome = 2;
+    }
+    throw CancelledError("cleaned up");
+  };
+  auto rt = std::make_unique<Runtime>(RuntimeOptions{.threads = 2});
+  auto start = [&]() -> Coro<void> {
+    (void)create_task(waits_forever());
+    co_await sleep(0s);  // it runs first, up to its sleep (FIFO)
+  };
+  rt->block_on(start());
+  ASSERT_TRUE(started.load());
+  rt->shutdown();
+  EXPECT_EQ(outcome.load(), 1);
+  EXPECT_FALSE(child_ran.load());
+  try {
+    (void)rt->spawn(child());
+    ADD_FAILURE() << "spawn after shutdown did not raise";
+  } catch (const RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find("shutting down"), std::string::npos) << e.what();
+  }
 }
 
 TEST(RuntimeTest, BlockOnFromALoopRaises) {

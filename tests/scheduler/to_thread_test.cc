@@ -1,6 +1,7 @@
 #include "scheduler/to_thread.h"
 
 #include <gtest/gtest.h>
+#include <dirent.h>
 #include <pthread.h>
 
 #include <atomic>
@@ -15,6 +16,7 @@
 #include "loop/weft.h"
 #include "scheduler/blocking_pool.h"
 #include "scheduler/executor_call.h"
+#include "scheduler/run_coroutine_threadsafe.h"
 #include "scheduler/runtime.h"
 #include "tests/scheduler/loop_thread.h"
 
@@ -92,10 +94,53 @@ TEST(ToThread, ExceptionIsRethrownAtTheAwait) {
   EXPECT_EQ(run(main()), "bad input");
 }
 
-TEST(ToThread, RunInExecutorWithoutExecutorUsesTheDefaultPool) {
-  auto main = []() -> Coro<std::string> { co_return co_await run_in_executor(thread_name); };
+int count_threads() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+    closedir(d);
+  }
+  return n;
+}
+
+Coro<int> answer() { co_return 42; }
+
+// asyncio's default executor belongs to the loop, and asyncio.run shuts it down: weft::run's
+// loop gets a pool of its own on its first call, and run joins that pool's threads.
+TEST(ToThread, WeftRunOwnsItsDefaultPoolAndJoinsItsThreads) {
+  EXPECT_EQ(run(answer()), 42);  // the process-wide threads a first loop starts (watchdog)
+  const uint64_t process_pool_calls = default_blocking_pool().stats().tasks_run;
+  const int threads = count_threads();
+  BlockingPool* run_pool = nullptr;
+  auto main = [&]() -> Coro<std::string> {
+    run_pool = &current_blocking_pool();
+    EXPECT_NE(run_pool, &default_blocking_pool());
+    co_return co_await run_in_executor(thread_name);
+  };
   EXPECT_EQ(run(main()), "weft-blocking");
-  EXPECT_GT(default_blocking_pool().stats().tasks_run, 0u);
+  EXPECT_EQ(default_blocking_pool().stats().tasks_run, process_pool_calls);
+  // At most: the process-wide pool's threads (other tests') may retire meanwhile.
+  EXPECT_LE(count_threads(), threads);
+  EXPECT_EQ(&current_blocking_pool(), &default_blocking_pool());  // outside any run
+}
+
+// A call still running when weft::run ends is waited for while the loop runs, so that it can
+// still hand work to the loop (asyncio's shutdown_default_executor joins on another thread).
+TEST(ToThread, WeftRunWaitsForARunningCallWhileItsLoopRuns) {
+  std::atomic<int> got{0};
+  auto main = [&]() -> Coro<void> {
+    EventLoop* loop = &EventLoop::current();
+    BlockingPool* pool = &current_blocking_pool();
+    // Dropped: the call runs on, awaited by nobody.
+    (void)to_thread([&got, loop, pool] {
+      // Until run has begun shutting the pool down (a bounded wait: main returns at once).
+      while (!pool->is_shut_down()) std::this_thread::yield();
+      got = run_coroutine_threadsafe(answer(), *loop).get();
+    });
+    co_return;
+  };
+  run(main());
+  EXPECT_EQ(got.load(), 42);
 }
 
 TEST(ToThread, AwaitingTwiceRaises) {
