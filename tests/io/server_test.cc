@@ -12,10 +12,7 @@
 
 #include <atomic>
 #include <chrono>
-#include <mutex>
-#include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "loop/socket.h"
@@ -31,6 +28,7 @@ namespace weft {
 namespace {
 
 using ::testing::HasSubstr;
+using io_test::ThreadLog;
 using io_test::yield_times;
 
 // Echoes until end of stream.
@@ -131,16 +129,6 @@ TEST(ServerTest, UnixServer) {
     co_await server.wait_closed();
   }());
 }
-
-// Handlers record the thread they ran on; the test checks they ran on loops of the Runtime.
-struct ThreadLog {
-  std::mutex mu;
-  std::set<std::thread::id> threads;
-  void add() {
-    std::lock_guard<std::mutex> lock(mu);
-    threads.insert(std::this_thread::get_id());
-  }
-};
 
 Coro<void> multi_loop_main(AcceptMode mode, ThreadLog& log, int connections) {
   ServerOptions options;

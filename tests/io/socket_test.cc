@@ -4,7 +4,6 @@
 // many concurrent connections. Ports are picked by the kernel (bind port 0).
 
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -12,9 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -29,6 +26,7 @@ namespace weft {
 namespace {
 
 using ::testing::HasSubstr;
+using io_test::Fnv;
 using io_test::yield_times;
 
 constexpr bool kSanitized = test_env::kUnderSanitizer;
@@ -424,30 +422,17 @@ TEST(SocketTest, UdpSendtoRecvfrom) {
   }());
 }
 
-// FNV-1a, 64 bits: enough to tell a corrupted or reordered stream.
-struct Fnv {
-  uint64_t h = 1469598103934665603ull;
-  void add(const char* p, size_t n) {
-    for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<unsigned char>(p[i])) * 1099511628211ull;
-  }
-};
-
 TEST(SocketTest, LargeTransferCheckedByHash) {
   const size_t total = kSanitized ? (8u << 20) : (100u << 20);
   run([total]() -> Coro<void> {
     auto [client, server] = co_await tcp_pair();
     auto send_all = [](Socket& s, size_t total) -> Coro<uint64_t> {
       std::string block(256 * 1024, '\0');
-      uint64_t x = 88172645463325252ull;  // xorshift
+      io_test::RandomBytes bytes;
       Fnv hash;
       for (size_t sent = 0; sent < total; sent += block.size()) {
-        for (size_t i = 0; i < block.size(); i += 8) {
-          x ^= x << 13;
-          x ^= x >> 7;
-          x ^= x << 17;
-          std::memcpy(&block[i], &x, 8);
-        }
-        hash.add(block.data(), block.size());
+        bytes.fill(block);
+        hash.add(block);
         co_await s.sendall(block);
       }
       s.shutdown(SHUT_WR);
@@ -475,13 +460,7 @@ TEST(SocketTest, LargeTransferCheckedByHash) {
 
 TEST(SocketTest, ThousandConcurrentConnections) {
   static constexpr int kConnections = 1000;
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  if (lim.rlim_cur < 2 * kConnections + 64) {
-    lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 2 * kConnections + 64);
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
-  if (lim.rlim_cur < 2 * kConnections + 64) GTEST_SKIP() << "RLIMIT_NOFILE too low";
+  if (!io_test::raise_fd_limit(2 * kConnections + 64)) GTEST_SKIP() << "RLIMIT_NOFILE too low";
   run([]() -> Coro<void> {
     Socket listener = listening(SocketAddress::ip("127.0.0.1", 0));
     SocketAddress where = listener.getsockname();
