@@ -78,7 +78,7 @@ Coro<void> close_abandoned(AsyncGenPromiseBase* p) { co_await AcloseAwaiter(p); 
 
 }  // namespace
 
-void finalize_async_generators(EventLoop& loop) {
+Coro<void> shutdown_async_generators(EventLoop& loop) {
   // Closing one generator may start or abandon others: repeat until none is left.
   for (int round = 0; round < 100 && !loop.asyncgens().empty(); ++round) {
     std::vector<AsyncGenNode*> gens = loop.asyncgens().snapshot();
@@ -93,19 +93,27 @@ void finalize_async_generators(EventLoop& loop) {
       closers.push_back(loop.create_task(close_abandoned(p), "asyncgen-finalizer"));
     }
     for (Task<void>& t : closers) {
-      if (!t.done()) loop.run_until_done(*t.base());
-    }
-    for (Task<void>& t : closers) {
-      if (t.cancelled()) continue;
-      if (std::exception_ptr e = t.exception()) {
+      std::exception_ptr error;
+      try {
+        co_await t;
+      } catch (const CancelledError&) {
+      } catch (...) {
+        error = std::current_exception();
+      }
+      if (error) {
         ExceptionContext ctx;
         ctx.message = "an error occurred during closing of an asynchronous generator";
-        ctx.exception = e;
+        ctx.exception = error;
         ctx.task = t.get_name();
         loop.call_exception_handler(ctx);
       }
     }
   }
+}
+
+void finalize_async_generators(EventLoop& loop) {
+  if (loop.asyncgens().empty()) return;
+  loop.run_until_complete(shutdown_async_generators(loop));
 }
 
 }  // namespace weft::internal

@@ -208,8 +208,11 @@ class AcloseAwaiter {
   AsyncGenPromiseBase* p_;
 };
 
-// weft::run's shutdown: closes every generator still registered with `loop` (each in a
-// task of its own), reports their errors, destroys their frames.
+// asyncio's loop.shutdown_asyncgens(): closes every generator still registered with `loop`
+// (each in a task of its own), reports their errors, destroys their frames. A Runtime's
+// shutdown awaits it on each of its loops.
+Coro<void> shutdown_async_generators(EventLoop& loop);
+// The same for weft::run's shutdown, with `loop` not running: runs it until done.
 void finalize_async_generators(EventLoop& loop);
 
 }  // namespace internal

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "absl/strings/str_format.h"
+#include "loop/async_generator.h"
 #include "loop/errors.h"
 #include "loop/work_source.h"
 #include "scheduler/lifo_slot.h"
@@ -686,6 +687,23 @@ void Runtime::shutdown() {
     bool queues_empty = injection_.empty();
     for (auto& w : workers_) queues_empty = queues_empty && w->queue().empty();
     if (round->tasks_seen == 0 && queues_empty) break;
+  }
+  // asyncio's shutdown_asyncgens, on each loop's own thread: the generators still suspended
+  // mid-iteration run their cleanup (they are registered with the loop that first ran them).
+  {
+    Latch closed;
+    auto left = std::make_shared<std::atomic<size_t>>(workers_.size());
+    for (auto& w : workers_) {
+      EventLoop* loop = &w->loop();
+      loop->call_soon_threadsafe([loop, left, &closed] {
+        Task<void> t = loop->create_task(internal::shutdown_async_generators(*loop),
+                                         "asyncgen-shutdown");
+        t.add_done_callback([left, &closed](Task<void>&) {
+          if (left->fetch_sub(1, std::memory_order_acq_rel) == 1) closed.set();
+        });
+      });
+    }
+    closed.wait();
   }
   // The loops still run: a call that hands work to one of them (call_soon_threadsafe,
   // run_coroutine_threadsafe(...).get()) finishes.

@@ -35,7 +35,9 @@
 //
 // Shutdown (the destructor, or shutdown()): every loop cancels its pending tasks and runs
 // until each has finished its cleanup; spawned tasks that had not started, and tasks their
-// cleanup spawns, are cancelled without running; then the blocking pool shuts down, waiting for the calls still running
+// cleanup spawns, are cancelled without running; the async generators still suspended
+// mid-iteration are closed on their loops (asyncio's shutdown_asyncgens); then the blocking
+// pool shuts down, waiting for the calls still running
 // (the loops keep running meanwhile, so such a call may still hand work to them); then the
 // loops stop, their threads are joined and the loops closed.
 //

@@ -786,6 +786,34 @@ TEST(RuntimeTest, SpawnDuringShutdownGivesATaskCancelledBeforeItRuns) {
   }
 }
 
+// A generator left suspended mid-iteration runs its cleanup (which awaits) at the Runtime's
+// shutdown, on its loop, as asyncio's shutdown_asyncgens does.
+TEST(RuntimeTest, ShutdownClosesAbandonedAsyncGenerators) {
+  std::vector<std::string> log;  // written on loop 0 only
+  std::unique_ptr<AsyncGenerator<int>> kept;
+  auto make = [](std::vector<std::string>* log) -> AsyncGenerator<int> {
+    try {
+      co_yield 1;
+      co_yield 2;
+    } catch (const GeneratorExit&) {
+      log->push_back("closing");
+    }
+    co_await sleep(0s);  // cleanup that awaits
+    log->push_back("cleaned up");
+  };
+  {
+    Runtime rt({.threads = 2});
+    auto main = [&]() -> Coro<int> {
+      kept = std::make_unique<AsyncGenerator<int>>(make(&log));
+      co_return *co_await kept->next();
+    };
+    EXPECT_EQ(rt.block_on(main()), 1);
+    log.push_back("shutting down");
+  }
+  EXPECT_EQ(log, (std::vector<std::string>{"shutting down", "closing", "cleaned up"}));
+  EXPECT_TRUE(kept->done());
+}
+
 TEST(RuntimeTest, BlockOnFromALoopRaises) {
   Runtime rt({.threads = 2});
   auto main = [&]() -> Coro<bool> {
