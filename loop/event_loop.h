@@ -36,6 +36,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
@@ -65,6 +66,13 @@ class Future;
 namespace internal {
 class TaskBase;
 void schedule_threadsafe_if_alive(EventLoop* loop, uint64_t serial, Runnable* r);
+// EventLoop::run_in_executor's body: an unqualified call from outside the class, so that
+// argument-dependent lookup finds weft::run_in_executor (scheduler/executor_call.h) where
+// it is instantiated (inside the class, the member's own name would hide it).
+template <class Executor, class... Args>
+auto submit_to_executor(Executor& executor, Args&&... args) {
+  return run_in_executor(executor, std::forward<Args>(args)...);
+}
 }  // namespace internal
 
 class EventLoop {
@@ -147,6 +155,19 @@ class EventLoop {
   template <class T>
   Task<T> create_task(Coro<T> coro, std::string_view name = {},
                       const char* file = __builtin_FILE(), unsigned line = __builtin_LINE());
+
+  // --- Blocking calls (scheduler/executor_call.h). ---
+  // asyncio's loop.run_in_executor(executor, fn, *args): weft::run_in_executor(executor, fn,
+  // args...), spelled as asyncio spells it; `executor` is a weft::Executor (BlockingPool,
+  // CpuExecutor, ...), and scheduler/executor_call.h must be included where it is called
+  // (loop/ does not depend on scheduler/: the call is found through `executor`'s type). For
+  // the default executor (asyncio's None) use weft::to_thread or weft::run_in_executor(fn).
+  // Any thread; await the result in a Coro running in a Task.
+  template <class Executor, class F, class... Args>
+  auto run_in_executor(Executor& executor, F&& fn, Args&&... args) {
+    return internal::submit_to_executor(executor, std::forward<F>(fn),
+                                        std::forward<Args>(args)...);
+  }
 
   // --- Errors nobody else can receive. ---
   // nullptr restores the default handler. Owning loop only.

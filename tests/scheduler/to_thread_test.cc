@@ -143,6 +143,20 @@ TEST(ToThread, WeftRunWaitsForARunningCallWhileItsLoopRuns) {
   EXPECT_EQ(got.load(), 42);
 }
 
+// asyncio's spelling: loop.run_in_executor(executor, fn, *args).
+TEST(ToThread, LoopRunInExecutorRunsOnTheGivenExecutor) {
+  BlockingPool pool({.max_threads = 1});
+  auto main = [&]() -> Coro<int> {
+    EventLoop& loop = EventLoop::current();
+    int v = co_await loop.run_in_executor(pool, twice, 21);
+    std::string name = co_await loop.run_in_executor(pool, thread_name);
+    EXPECT_EQ(name, "weft-blocking");
+    co_return v;
+  };
+  EXPECT_EQ(run(main()), 42);
+  EXPECT_EQ(pool.stats().tasks_run, 2u);
+}
+
 TEST(ToThread, AwaitingTwiceRaises) {
   auto main = []() -> Coro<bool> {
     ExecutorCall<int> call = to_thread([] { return 1; });
