@@ -4,9 +4,10 @@
 //   std::vector<weft::AddrInfo> infos = co_await weft::getaddrinfo("example.com", "443");
 //   weft::Socket s = co_await weft::create_connection("localhost", 8080);
 //
-// getaddrinfo runs ::getaddrinfo on the shared blocking pool (to_thread), except for numeric
-// hosts ("127.0.0.1", "::1", "" with AI_PASSIVE), which are answered on the spot, as asyncio
-// does. Failures raise GaiError (os_error.h) carrying the EAI_* code.
+// getaddrinfo runs ::getaddrinfo on the blocking pool (to_thread: current_blocking_pool(),
+// a Runtime's own on its loops), except for a numeric host ("127.0.0.1", "::1"; not "" nor
+// one with a "%zone") with a numeric port and a socket type given, which is answered on the
+// spot, as asyncio does. Failures raise GaiError (os_error.h) carrying the EAI_* code.
 //
 // create_connection resolves (host, port) for a stream socket and connects to its addresses
 // until one accepts (asyncio's loop.create_connection). By default it tries them one after

@@ -1,10 +1,10 @@
-// Tests for open_connection / start_server and their Unix variants
-// (scheduler/open_connection.h): line echo over streams on one loop and on a 2-loop
-// Runtime, what a handler left queued is flushed when it returns, half-close through
-// write_eof, and connection refused. Then the asyncio path at scale and on failure, on a
-// 2-loop Runtime: a large transfer both ways checked by hash, 1,000 concurrent connections,
-// a slowloris client, a client that resets in the middle of a readexactly, and the water
-// marks of a fresh writer. (The same for raw Sockets on one loop: socket_test, server_test.)
+// Tests for open_connection / start_server and their Unix variants (scheduler/open_connection.h):
+// line echo over streams on one loop and on a 2-loop Runtime, what a handler left queued is flushed
+// when it returns, half-close through write_eof, connection refused, and connecting by host name
+// ("localhost"). Then the asyncio path at scale and on failure, on a 2-loop Runtime: a large
+// transfer both ways checked by hash, 1,000 concurrent connections, a slowloris client, a client
+// that resets in the middle of a readexactly, and the water marks of a fresh writer. (The same for
+// raw Sockets on one loop: socket_test, server_test.)
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,6 +16,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,34 @@ TEST(OpenConnectionTest, Refused) {
     EXPECT_THROW(co_await open_connection("127.0.0.1", holder.getsockname().port()),
                  ConnectionRefusedError);
   }());
+}
+
+// By host name on a 2-loop Runtime: "localhost" is resolved on the Runtime's blocking pool,
+// then its addresses are tried in turn until one accepts. The server listens on 127.0.0.1
+// only, and the same port on [::1] (where the machine has it) is bound without listening, so
+// it refuses: whether getaddrinfo gives 127.0.0.1 alone (an /etc/hosts without ::1) or ::1
+// as well, in either order, the connection must end up on 127.0.0.1.
+TEST(OpenConnectionTest, ByHostNameOnARuntime) {
+  run([]() -> Coro<void> {
+    Server server = co_await start_server(line_echo, "127.0.0.1", 0);
+    const uint16_t port = server.sockets().at(0).port();
+    std::optional<Socket> v6_refusing;
+    try {
+      Socket s(AF_INET6, SOCK_STREAM);
+      s.bind(SocketAddress::ip("::1", port));
+      v6_refusing.emplace(std::move(s));
+    } catch (const OSError&) {
+      // No IPv6 loopback here (a connect to ::1 then fails anyway), or the port is taken.
+    }
+    StreamPair conn = co_await open_connection("localhost", port);
+    conn.writer->write("by name\n");
+    EXPECT_EQ(co_await conn.reader->readline(), "by name\n");
+    conn.writer->close();
+    co_await conn.writer->wait_closed();
+    server.close();
+    co_await wait_for(server.wait_closed(), kHangGuard);
+    EXPECT_EQ(server.connections_accepted(), 1u);
+  }(), {.threads = 2});
 }
 
 // --- At scale and on failure, on a 2-loop Runtime. ---

@@ -1,8 +1,8 @@
-// Tests for create_server / Server (scheduler/server.h), getaddrinfo, create_connection and
-// create_datagram_endpoint (scheduler/resolver.h) on loopback: one loop and a 2-loop Runtime
-// in both accept modes, Unix servers, close / close_clients / wait_closed / serve_forever, a
-// slowloris client that does not stall the others, a failing handler, and EMFILE on accept
-// backing off instead of spinning.
+// Tests for create_server / Server (scheduler/server.h), getaddrinfo (which calls use the blocking
+// pool), create_connection and create_datagram_endpoint (scheduler/resolver.h) on loopback: one
+// loop and a 2-loop Runtime in both accept modes, Unix servers, close / close_clients / wait_closed
+// / serve_forever, a slowloris client that does not stall the others, a failing handler, and EMFILE
+// on accept backing off instead of spinning.
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -17,6 +17,7 @@
 
 #include "loop/socket.h"
 #include "loop/weft.h"
+#include "scheduler/blocking_pool.h"
 #include "scheduler/resolver.h"
 #include "scheduler/runtime.h"
 #include "scheduler/server.h"
@@ -70,6 +71,47 @@ TEST(ResolverTest, NumericAndLocalhost) {
       EXPECT_EQ(e.errno_value(), EAI_NONAME);
     }
   }());
+}
+
+// A host name is resolved by ::getaddrinfo on the blocking pool (to_thread), on a Runtime
+// the Runtime's own (current_blocking_pool() on its loops). "localhost" comes from /etc/hosts,
+// so this needs no network. The pool counts a call only after its result was handed over, so
+// the count is read once the Runtime has shut its pool down (every call counted by then).
+TEST(ResolverTest, AHostNameIsResolvedOnTheRuntimesBlockingPool) {
+  Runtime rt({.threads = 2});
+  const BlockingPool* used = nullptr;
+  rt.block_on([](const BlockingPool*& used) -> Coro<void> {
+    used = &current_blocking_pool();
+    auto local = co_await getaddrinfo("localhost", "7", AF_INET, SOCK_STREAM);
+    EXPECT_FALSE(local.empty());
+    for (const AddrInfo& i : local) EXPECT_EQ(i.address.to_string(), "127.0.0.1:7");
+  }(used));
+  rt.shutdown();
+  EXPECT_EQ(used, &rt.blocking_pool());
+  EXPECT_EQ(rt.blocking_pool().stats().tasks_run, 1u);
+}
+
+// A numeric host with a numeric port and a socket type is answered on the loop's thread, as
+// asyncio does (resolver.h): the Runtime's pool never runs a call, nor starts a thread.
+TEST(ResolverTest, ANumericHostDoesNotUseTheBlockingPool) {
+  Runtime rt({.threads = 2});
+  rt.block_on([]() -> Coro<void> {
+    auto v4 = co_await getaddrinfo("127.0.0.1", "80", AF_UNSPEC, SOCK_STREAM);
+    EXPECT_EQ(v4.size(), 1u);
+    for (const AddrInfo& i : v4) {
+      EXPECT_EQ(i.address.to_string(), "127.0.0.1:80");
+      EXPECT_EQ(i.protocol, IPPROTO_TCP);
+    }
+    auto v6 = co_await getaddrinfo("::1", "53", AF_INET6, SOCK_DGRAM);
+    EXPECT_EQ(v6.size(), 1u);
+    for (const AddrInfo& i : v6) {
+      EXPECT_EQ(i.address.to_string(), "[::1]:53");
+      EXPECT_EQ(i.protocol, IPPROTO_UDP);
+    }
+    EXPECT_EQ(current_blocking_pool().stats().threads, 0u);
+  }());
+  rt.shutdown();
+  EXPECT_EQ(rt.blocking_pool().stats().tasks_run, 0u);
 }
 
 TEST(ResolverTest, CreateConnectionRefused) {

@@ -1,4 +1,5 @@
-// create_subprocess_exec and Process: pipes, communicate, exit statuses, signals.
+// create_subprocess_exec and Process: pipes, communicate, exit statuses, signals, and
+// children reaped by other code (weft does not reap theirs; theirs reaping weft's gives 255).
 #include "loop/subprocess.h"
 
 #include <signal.h>
@@ -6,12 +7,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "loop/os_error.h"
 #include "loop/weft.h"
+#include "tests/io/io_test_util.h"
 #include "tests/io/pipe_util.h"
 
 namespace weft {
@@ -19,6 +23,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using io_test::pattern;
+using io_test::yield_times;
 
 template <class Body>
 void run_test(Body body) {
@@ -233,6 +238,68 @@ TEST(SubprocessTest, DroppingARunningProcessLeavesNoZombie) {
     EXPECT_EQ(errno, ECHILD);  // already reaped: no zombie left
     exited.reset();
     ::close(pidfd);
+  });
+}
+
+// weft watches its own children through pidfds and never reaps with waitpid(-1): a child the
+// test forks itself, while a Process is alive and being waited on, stays the test's to reap,
+// and the Process still reports its own exit status afterwards (the test never reaps for it).
+TEST(SubprocessTest, ChildrenForkedByOtherCodeAreNotReaped) {
+  run_test([]() -> Coro<void> {
+    auto p = create_subprocess_exec("sh", {"-c", "read line; exit 5"}, {.stdin = Stdio::kPipe});
+    Task<int> waiter = create_task(p->wait());
+    co_await yield_times(2);  // the wait is under way: the loop watches the child
+    const pid_t pid = ::fork();
+    if (pid == 0) ::_exit(7);
+    EXPECT_GT(pid, 0);
+    // Waits until the child has exited, without reaping it: its SIGCHLD is pending by then.
+    // Then lets the loop poll (a watch on the child's pidfd, readable in that same poll as
+    // any signalfd of weft's would be) and run what that poll found, so that a SIGCHLD
+    // handler on the loop, as well as a sigaction one, has had its chance to reap.
+    siginfo_t info{};
+    EXPECT_EQ(waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT), 0)
+        << std::strerror(errno);
+    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd >= 0) {
+      FdWatch exited(pidfd);
+      co_await exited.readable();
+      exited.reset();
+      ::close(pidfd);
+    }
+    co_await yield_times(3);
+    int status = 0;
+    EXPECT_EQ(waitpid(pid, &status, 0), pid) << std::strerror(errno);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 7);
+    EXPECT_FALSE(waiter.done());
+    EXPECT_EQ(p->returncode(), std::nullopt);
+    p->stdin()->write("go\n");
+    p->stdin()->close();
+    EXPECT_EQ(co_await waiter, 5);
+    EXPECT_EQ(p->returncode(), 5);
+  });
+}
+
+// The header: a child reaped behind weft's back has returncode 255 (its status is lost), as
+// in asyncio. Reaped before anyone waits, and while a wait is under way.
+TEST(SubprocessTest, AChildReapedByOtherCodeReports255) {
+  run_test([]() -> Coro<void> {
+    auto a = create_subprocess_exec("sh", {"-c", "exit 3"});
+    int status = 0;
+    EXPECT_EQ(waitpid(a->pid(), &status, 0), a->pid()) << std::strerror(errno);
+    EXPECT_EQ(WEXITSTATUS(status), 3);
+    EXPECT_EQ(co_await a->wait(), 255);
+    EXPECT_EQ(a->returncode(), 255);
+
+    auto b = create_subprocess_exec("sh", {"-c", "read line; exit 4"}, {.stdin = Stdio::kPipe});
+    Task<int> waiter = create_task(b->wait());
+    co_await yield_times(2);
+    b->stdin()->close();  // sh reads end of file and exits
+    // Blocks this loop's thread: the loop cannot see the exit before this reaps it.
+    EXPECT_EQ(waitpid(b->pid(), &status, 0), b->pid()) << std::strerror(errno);
+    EXPECT_EQ(WEXITSTATUS(status), 4);
+    EXPECT_EQ(co_await waiter, 255);
+    EXPECT_EQ(b->returncode(), 255);
   });
 }
 
