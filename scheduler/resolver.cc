@@ -83,21 +83,37 @@ namespace {
 // Raises the error of a create_connection in which every address failed (see the header).
 [[noreturn]] void raise_all_failed(const std::string& what,
                                    const std::vector<std::exception_ptr>& errors) {
-  std::string attempts;
-  int last_errno = 0;
-  bool same_errno = true;
+  // Each attempt's message is "connect(ADDRESS): [Errno N] TEXT"; the error raised here ends
+  // with the last attempt's "[Errno N] TEXT" (OSError adds it), so that part is said once:
+  // "...: every address failed: connect(A); connect(B): [Errno 111] Connection refused" when
+  // they share the errno, each attempt in full but the last when they do not.
+  struct Attempt {
+    std::string full;
+    std::string where;  // without ": [Errno N] TEXT"
+    int errno_value;
+  };
+  std::vector<Attempt> attempts;
   for (const std::exception_ptr& e : errors) {
     if (!e) continue;  // never tried, or cancelled
     try {
       std::rethrow_exception(e);
     } catch (const OSError& os) {
-      if (!attempts.empty() && os.errno_value() != last_errno) same_errno = false;
-      last_errno = os.errno_value();
-      attempts += std::string(attempts.empty() ? "" : "; ") + os.what();
+      std::string full = os.what();
+      size_t cut = full.rfind(": [Errno ");
+      std::string where = cut == std::string::npos ? full : full.substr(0, cut);
+      attempts.push_back({std::move(full), std::move(where), os.errno_value()});
     }
   }
   if (attempts.empty()) throw OSError(EADDRNOTAVAIL, what + ": no address to connect to");
-  const std::string message = what + ": every address failed: " + attempts;
+  const int last_errno = attempts.back().errno_value;
+  bool same_errno = true;
+  for (const Attempt& a : attempts) same_errno = same_errno && a.errno_value == last_errno;
+  std::string message = what + ": every address failed: ";
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    const bool last = i + 1 == attempts.size();
+    if (i > 0) message += "; ";
+    message += same_errno || last ? attempts[i].where : attempts[i].full;
+  }
   if (same_errno) raise_os_error(last_errno, message);  // the specific class for that errno
   throw OSError(last_errno, message);
 }

@@ -204,6 +204,11 @@ TEST(HappyEyeballsTest, EveryAddressFailingRaisesAnErrorListingEach) {
         EXPECT_THAT(e.what(), HasSubstr(one.address.to_string()));
         EXPECT_THAT(e.what(), HasSubstr(two.address.to_string()));
         EXPECT_THAT(e.what(), HasSubstr("every address failed"));
+        // The shared errno's text once, at the end.
+        const std::string msg = e.what();
+        const size_t first = msg.find("[Errno ");
+        EXPECT_NE(first, std::string::npos) << msg;
+        EXPECT_EQ(msg.find("[Errno ", first + 1), std::string::npos) << msg;
       }
       EXPECT_EQ(open_fds(), before);
     }
