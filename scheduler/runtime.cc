@@ -498,8 +498,9 @@ Runtime::~Runtime() { shutdown(); }
 
 EventLoop& Runtime::loop(size_t i) {
   if (i >= workers_.size()) {
-    throw RuntimeError(absl::StrFormat("Runtime::loop(%d): this Runtime has %d loops", i,
-                                       workers_.size()));
+    throw RuntimeError(absl::StrFormat(
+        "Runtime::loop(%d): this Runtime has %d loops; pass an index below num_loops()", i,
+        workers_.size()));
   }
   return workers_[i]->loop();
 }
@@ -518,14 +519,21 @@ void Runtime::check_may_spawn_while_shutting_down(bool on_own_thread) const {
       "spawn before shutdown() (or on a new Runtime)");
 }
 
-void Runtime::check_not_on_loop(const char* what) const {
+void Runtime::check_not_on_loop(const char* what, const char* fix) const {
   Worker* w = Worker::t_worker;
   if (w && w->runtime() == this) {
     throw RuntimeError(absl::StrFormat(
         "Runtime::%s() was called from one of this Runtime's own loops and would wait for "
-        "itself: from inside the Runtime, await the coroutine (or spawn it) instead",
-        what));
+        "itself: %s",
+        what, fix));
   }
+}
+
+void internal::throw_spawn_without_loop() {
+  throw RuntimeError(
+      "weft::spawn: no event loop is running on this thread. Call it from a coroutine or "
+      "callback running on a loop (weft::run, Runtime::block_on); from outside a Runtime, "
+      "use rt.spawn(coro)");
 }
 
 void Runtime::push_spawned(TaskBase* task) {
@@ -639,7 +647,10 @@ std::string Runtime::stats_text() const {
 }
 
 void Runtime::shutdown() {
-  check_not_on_loop("shutdown");
+  check_not_on_loop("shutdown",
+                    "shut the Runtime down from a thread outside it (e.g. after block_on "
+                    "returns), or return from the coroutine block_on runs and let ~Runtime "
+                    "do it");
   std::lock_guard<std::mutex> guard(shutdown_mu_);
   if (shut_down_) return;
   shutting_down_.store(true, std::memory_order_release);

@@ -181,7 +181,9 @@ class Runtime {
   uint32_t search_limit() const;
   bool try_start_searching();
   void stop_searching();
-  void check_not_on_loop(const char* what) const;
+  // Raises RuntimeError if the caller runs on one of this Runtime's loops: `what` would wait
+  // for itself. `fix`: what to do instead, for the message.
+  void check_not_on_loop(const char* what, const char* fix) const;
   // spawn() once shutdown() has begun: from one of this Runtime's loops (cleanup code, as the
   // tasks are being cancelled) the task is queued and its first step cancels it
   // (TaskBase::start), as Tokio does; from anywhere else raises RuntimeError.
@@ -221,7 +223,8 @@ class Runtime {
 
 template <class T>
 T Runtime::block_on(Coro<T> coro) {
-  check_not_on_loop("block_on");
+  check_not_on_loop("block_on",
+                    "from inside the Runtime, await the coroutine (or spawn it) instead");
   if (shutting_down()) {
     throw RuntimeError("block_on: this Runtime is shut down; create a new Runtime");
   }
@@ -265,12 +268,17 @@ Task<T> Runtime::spawn_from(Coro<T>& coro, std::string_view name, const char* fi
   return Task<T>(state);
 }
 
+namespace internal {
+[[noreturn, gnu::cold]] void throw_spawn_without_loop();
+}  // namespace internal
+
 // Spawns a migratable task on the current Runtime; on a plain loop (weft::run with one
 // thread) it is the same as create_task. Raises RuntimeError where no loop runs.
 template <class T>
 Task<T> spawn(Coro<T> coro, std::string_view name = {},
               const char* file = __builtin_FILE(), unsigned line = __builtin_LINE()) {
   if (Runtime* rt = Runtime::current()) return rt->spawn_from(coro, name, file, line, true);
+  if (EventLoop::current_or_null() == nullptr) [[unlikely]] internal::throw_spawn_without_loop();
   return create_task(std::move(coro), name, file, line);
 }
 

@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <barrier>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <future>
 #include <memory>
@@ -60,6 +62,53 @@ Coro<void> record_thread(StealProbe& p) {
     p.cv.notify_all();
   }
   co_return;
+}
+
+// Holds loops' threads in a callback until release() (or the destructor): what is pushed to
+// those loops meanwhile waits in their queues. Declared after the Runtime, it lets the loops
+// go before the Runtime shuts down.
+class LoopHold {
+ public:
+  ~LoopHold() { release(); }
+  // Returns once `loop` runs the holding callback.
+  void hold(EventLoop& loop) {
+    std::unique_lock<std::mutex> lock(mu_);
+    const int holding = ++posted_;
+    loop.call_soon_threadsafe([this] {
+      std::unique_lock<std::mutex> lock(mu_);
+      ++holding_;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return released_; });
+    });
+    cv_.wait(lock, [&] { return holding_ == holding; });
+  }
+  void release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int posted_ = 0;
+  int holding_ = 0;
+  bool released_ = false;
+};
+
+// What `f` raised as a RuntimeError, or a note that it raised none.
+template <class F>
+std::string runtime_error_of(F f) {
+  try {
+    f();
+  } catch (const RuntimeError& e) {
+    return e.what();
+  }
+  return "(no RuntimeError)";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
 }
 
 TEST(RuntimeTest, BlockOnReturnsTheResult) {
@@ -245,6 +294,47 @@ TEST(RuntimeTest, AChainOfSpawnsLetsTheLoopsOtherWorkIn) {
   ASSERT_FALSE(gaps.empty());
   // Unbounded, the first gap would be the whole chain.
   EXPECT_LE(*std::max_element(gaps.begin(), gaps.end()), 8) << "hops " << hops;
+}
+
+// A rally of spawns through the LIFO slot: each hop spawns the next (to the slot, the same as
+// two tasks that keep spawning each other), until a task queued in the loop's stealable
+// queue has run.
+struct LifoRally {
+  long limit = 0;
+  long hops = 0;
+  long hops_when_queued_ran = -1;
+};
+
+Coro<void> rally(LifoRally& r) {
+  if (++r.hops < r.limit && r.hops_when_queued_ran < 0) spawn(rally(r));
+  co_return;
+}
+
+Coro<void> note_hops(LifoRally& r, Future<void> ran) {
+  r.hops_when_queued_ran = r.hops;
+  ran.set_result();
+  co_return;
+}
+
+// The same guard against a task waiting in the loop's stealable queue: the LIFO streak
+// (kMaxLifoStreak) ends the rally's run every few hops, and the queue's turn comes. One loop,
+// so no sibling can steal the queued task instead.
+TEST(RuntimeTest, AChainOfSpawnsLetsTheLoopsQueuedTaskIn) {
+  Runtime rt({.threads = 1});
+  LifoRally r;
+  r.limit = 100000;
+  auto main = [&]() -> Coro<void> {
+    Future<void> ran = EventLoop::current().create_future<void>();
+    spawn(note_hops(r, ran));  // into the LIFO slot...
+    spawn(rally(r));           // ...from which this displaces it into the queue
+    EXPECT_EQ(rt.stats()[0].queue_depth, 1u);
+    co_await ran;
+  };
+  rt.block_on(main());
+  ASSERT_GE(r.hops_when_queued_ran, 0);
+  // Unbounded, the rally would run all its hops first.
+  EXPECT_LE(r.hops_when_queued_ran, 8) << "the queued task waited for " << r.hops_when_queued_ran
+                                       << " hops of a chain of spawns (of " << r.limit << ")";
 }
 
 TEST(RuntimeTest, PinnedTasksStayOnTheirLoop) {
@@ -459,28 +549,164 @@ TEST(RuntimeTest, AMillionCrossThreadHandoffs) {
   EXPECT_EQ(resumes.load(), kTasks * rounds);
 }
 
-TEST(RuntimeTest, SpawnStormFromEveryLoop) {
-  Runtime rt({.threads = 2});
-  const int per_task = 20000 / kScale;
-  std::atomic<long> count{0};
-  auto storm = [&]() -> Coro<void> {
-    std::vector<Task<void>> tasks;
-    tasks.reserve(per_task);
-    for (int i = 0; i < per_task; ++i) {
-      tasks.push_back(spawn(bump(count)));
+// What a task on loop 0 gets from a future of loop 1: a sequence number, and the future to
+// await next, made on loop 1 by the callback that completes this one.
+struct WakeStep {
+  uint32_t seq = 0;
+  Future<WakeStep> next;
+};
+
+// One task's line of futures.
+struct WakeLine {
+  Future<WakeStep> first;             // made on loop 1 before the task starts
+  uint32_t sent = 0;                  // loop 1 only: the next sequence number
+  std::vector<uint32_t> got;          // the task only: the numbers it resumed with, in order
+  std::atomic<uint32_t> received{0};  // got.size(), for a report from another thread
+  std::string error;                  // what the task raised, if it failed
+};
+
+struct WakeTest {
+  std::vector<WakeLine> lines;
+  std::atomic<size_t> tasks_left;
+  std::promise<void> all_done;
+  explicit WakeTest(size_t tasks) : lines(tasks), tasks_left(tasks) {}
+};
+
+// On loop 1: completes `f` with the line's next number and a new future for the next round.
+void send_wake(EventLoop& far, WakeLine& line, Future<WakeStep> f) {
+  f.set_result(WakeStep{line.sent++, far.create_future<WakeStep>()});
+}
+
+// A pinned task: `rounds` times, waits for a future of `far` that `far` completes.
+Coro<void> receive_wakes(EventLoop& far, WakeTest& test, WakeLine& line, uint32_t rounds) {
+  EventLoop& here = EventLoop::current();
+  Future<WakeStep> f = std::move(line.first);
+  try {
+    for (uint32_t i = 0; i < rounds; ++i) {
+      // The request leaves from a callback of this loop, which runs once this step has
+      // suspended on `f`: it reaches `far` behind the registration of this task as f's waiter
+      // (posted from this thread too, and a loop's inbox keeps each sender's order). So `f`
+      // completes only while the task waits, and every round is a wake sent from far's thread.
+      here.call_soon([&far, &line, f] {
+        far.call_soon_threadsafe([&far, &line, f] { send_wake(far, line, f); });
+      });
+      // A wake delivered again once the task waits on the next future resumes it with that
+      // future pending: result() raises InvalidStateError.
+      WakeStep step = co_await f;
+      line.got.push_back(step.seq);
+      line.received.store(static_cast<uint32_t>(line.got.size()), std::memory_order_relaxed);
+      f = std::move(step.next);
     }
-    for (auto& t : tasks) co_await t;
-  };
-  auto main = [&]() -> Coro<void> {
-    Task<void> a = spawn(storm());
-    Task<void> b = spawn(storm());
-    Task<void> c = spawn(storm());
-    co_await a;
-    co_await b;
-    co_await c;
-  };
-  rt.block_on(main());
-  EXPECT_EQ(count.load(), 3L * per_task);
+  } catch (const std::exception& e) {
+    line.error = e.what();
+  }
+  if (test.tasks_left.fetch_sub(1) == 1) test.all_done.set_value();
+}
+
+// A million task wakes cross from loop 1 to tasks pinned on loop 0 (awaiting futures of loop
+// 1): none is lost (every task gets all of its rounds) and none is delivered twice or runs a
+// step twice (each task resumes with exactly 0, 1, ..., rounds - 1, in order).
+//
+// A lost wake fails the test with a message after a bound instead of hanging. Not with
+// wait_for inside the Runtime: it cancels what timed out and waits for it to finish, which
+// a task whose wake was lost never does (it is not woken for the cancellation either: the
+// future it waits on is done), and neither does the Runtime's shutdown. So the test thread
+// waits with a timeout, and on failure leaks the Runtime and what its loops use.
+TEST(RuntimeTest, AMillionCrossThreadTaskWakesAreEachDeliveredOnce) {
+  constexpr size_t kTasks = 100;
+  const uint32_t rounds = 10000 / kScale;
+  auto test = std::make_unique<WakeTest>(kTasks);
+  auto rt = std::make_unique<Runtime>(RuntimeOptions{.threads = 2});
+  EventLoop& near = rt->loop(0);
+  EventLoop& far = rt->loop(1);
+  far.call_soon_threadsafe([&near, &far, &test = *test, rounds] {
+    for (WakeLine& line : test.lines) line.first = far.create_future<WakeStep>();
+    near.call_soon_threadsafe([&far, &test, rounds] {
+      for (WakeLine& line : test.lines) {
+        (void)create_task(receive_wakes(far, test, line, rounds));
+      }
+    });
+  });
+  // The timeout only bounds a failing test.
+  if (test->all_done.get_future().wait_for(60s) != std::future_status::ready) {
+    std::string stuck;
+    for (size_t k = 0; k < kTasks; ++k) {
+      uint32_t n = test->lines[k].received.load(std::memory_order_relaxed);
+      if (n < rounds) stuck += " task " + std::to_string(k) + ": " + std::to_string(n) + ";";
+    }
+    ADD_FAILURE() << "wakes lost; wakes received (of " << rounds << "):" << stuck;
+    (void)rt.release();
+    (void)test.release();
+    return;
+  }
+  for (size_t k = 0; k < kTasks; ++k) {
+    const std::vector<uint32_t>& got = test->lines[k].got;
+    ASSERT_EQ(test->lines[k].error, "") << "task " << k << " failed after " << got.size()
+                                        << " wakes";
+    ASSERT_EQ(got.size(), rounds) << "task " << k;
+    for (uint32_t i = 0; i < rounds; ++i) {
+      ASSERT_EQ(got[i], i) << "task " << k << " resumed with wake " << got[i] << " in round " << i;
+    }
+  }
+  EXPECT_GE(rt->stats()[0].remote_wakes, uint64_t{kTasks} * rounds);
+}
+
+Coro<void> mark(std::atomic<uint8_t>& slot) {
+  slot.fetch_add(1, std::memory_order_relaxed);
+  co_return;
+}
+
+struct StormTest {
+  std::vector<std::atomic<uint8_t>> slots;  // one per spawned task: how many times it ran
+  std::barrier<> start;
+  std::atomic<size_t> storms_left;
+  std::promise<void> all_done;
+  StormTest(size_t loops, size_t per_loop)
+      : slots(loops * per_loop), start(static_cast<std::ptrdiff_t>(loops)), storms_left(loops) {}
+};
+
+// One loop's storm: once every loop's storm is ready, spawns a task per slot of its share
+// (each marks its own) and awaits them all.
+Coro<void> storm_from_here(StormTest& test, size_t first, size_t n) {
+  test.start.arrive_and_wait();  // blocks this loop's thread (deliberately) until all are here
+  std::vector<Task<void>> tasks;
+  tasks.reserve(n);
+  for (size_t i = first; i < first + n; ++i) tasks.push_back(spawn(mark(test.slots[i])));
+  for (auto& t : tasks) co_await t;
+  if (test.storms_left.fetch_sub(1) == 1) test.all_done.set_value();
+}
+
+// A storm of spawns starts on every loop at the same moment (a task pinned to each, released
+// together by a barrier): the loops push, overflow into the injection queue and steal from
+// each other all at once. Every task runs exactly once: each marks its own slot. A lost task
+// fails the test after a bound (its storm never finishes; the Runtime, which would wait for
+// it forever, is leaked then, as in the test above).
+TEST(RuntimeTest, SpawnStormFromEveryLoop) {
+  for (size_t threads : {2, 3, 4}) {
+    SCOPED_TRACE(threads);
+    const size_t per_loop = 20000 / kScale;
+    auto test = std::make_unique<StormTest>(threads, per_loop);
+    auto rt = std::make_unique<Runtime>(RuntimeOptions{.threads = threads});
+    for (size_t i = 0; i < threads; ++i) {
+      rt->loop(i).call_soon_threadsafe([&test = *test, i, per_loop] {
+        (void)create_task(storm_from_here(test, i * per_loop, per_loop));
+      });
+    }
+    // The timeout only bounds a failing test.
+    if (test->all_done.get_future().wait_for(60s) != std::future_status::ready) {
+      ADD_FAILURE() << test->storms_left.load() << " storms never finished\n"
+                    << rt->stats_text();
+      (void)rt.release();
+      (void)test.release();
+      return;
+    }
+    size_t wrong = 0;
+    for (size_t k = 0; k < test->slots.size(); ++k) {
+      int runs = test->slots[k].load();
+      if (runs != 1 && wrong++ < 10) ADD_FAILURE() << "task " << k << " ran " << runs << " times";
+    }
+    EXPECT_EQ(wrong, 0u) << "tasks that did not run exactly once";
+  }
 }
 
 TEST(RuntimeTest, SpawnFromOutsideGoesThroughInjection) {
@@ -509,34 +735,61 @@ Coro<void> record_order(std::vector<int>& order, int i) {
 TEST(RuntimeTest, SpawnsFromOutsideStartInOrder) {
   Runtime rt({.threads = 1});
   std::vector<int> order;  // touched only by the one loop
-  std::mutex mu;
-  std::condition_variable cv;
-  bool holding = false, release = false;
   // Hold the loop so that every spawn below waits in the injection queue.
-  rt.loop(0).call_soon_threadsafe([&] {
-    std::unique_lock<std::mutex> lock(mu);
-    holding = true;
-    cv.notify_all();
-    cv.wait(lock, [&] { return release; });
-  });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return holding; });
-  }
+  LoopHold hold;
+  hold.hold(rt.loop(0));
   constexpr int kTasks = 1000;
   std::vector<Task<void>> tasks;
   for (int i = 0; i < kTasks; ++i) tasks.push_back(rt.spawn(record_order(order, i)));
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    release = true;
-    cv.notify_all();
-  }
+  hold.release();
   auto main = [&]() -> Coro<void> {
     for (auto& t : tasks) co_await t;
   };
   rt.block_on(main());
   ASSERT_EQ(order.size(), size_t{kTasks});
   for (int i = 0; i < kTasks; ++i) ASSERT_EQ(order[i], i) << "task " << i << " started out of order";
+}
+
+Coro<void> set_flag(std::atomic<bool>& flag) {
+  flag.store(true);
+  co_return;
+}
+
+// A loop that always has work of its own still takes from the injection queue every
+// kInjectionCheckInterval turns. One loop, whose main task never lets it run dry (so it never
+// looks for work elsewhere): each turn it yields to the ready queue and spawns two tasks,
+// the first displaced from the LIFO slot into its stealable queue. A task spawned from
+// outside the Runtime waits in the injection queue, and only its run ends the busy loop. The
+// loop's turns after the spawn are counted: starved, the test fails after 100,000 of them
+// (the queue's turn comes every 31) instead of hanging.
+TEST(RuntimeTest, TheInjectionQueueIsNotStarvedByALoopThatAlwaysHasLocalWork) {
+  Runtime rt({.threads = 1});
+  constexpr long kBound = 100000;
+  std::atomic<long> turns{0};
+  std::atomic<bool> injected{false}, ran{false};
+  auto main = [&]() -> Coro<long> {
+    long turns_since_injected = 0;
+    while (!ran.load()) {
+      if (injected.load() && ++turns_since_injected > kBound) break;
+      spawn(no_op());
+      spawn(no_op());
+      turns.fetch_add(1);
+      co_await sleep(0s);
+    }
+    co_return turns_since_injected;
+  };
+  std::thread outsider([&] {
+    while (turns.load() < 100) std::this_thread::yield();  // the busy loop is under way
+    (void)rt.spawn(set_flag(ran));
+    injected.store(true);
+  });
+  long turns_since_injected = rt.block_on(main());
+  outsider.join();
+  EXPECT_LE(turns_since_injected, 100)
+      << "turns of a loop that always had local work before it ran the task waiting in the "
+         "injection queue (its turn comes every 31; starved, the loop gives up after "
+      << kBound << ")";
+  EXPECT_GE(rt.stats()[0].injection_pulls, 1u);
 }
 
 void concurrent_spawns_from_outside_run_once_each(size_t threads) {
@@ -825,6 +1078,91 @@ TEST(RuntimeTest, BlockOnFromALoopRaises) {
     co_return false;
   };
   EXPECT_TRUE(rt.block_on(main()));
+}
+
+// The counters agree with each other and with what ran. Loop 0 spawns while its siblings are
+// held, so its tasks wait in its queue (queue_depth) and LIFO slot; then it blocks until the
+// siblings, released, have run them all: every task was stolen from loop 0 (stolen_from)
+// by one of them (stolen_tasks), the LIFO one by the rescue. Fewer tasks than a queue holds:
+// none overflows to the injection queue.
+TEST(RuntimeTest, TheCountersAddUp) {
+  for (size_t threads : {2, 3}) {
+    SCOPED_TRACE(threads);
+    Runtime rt({.threads = threads});
+    constexpr int kTasks = 200;
+    StealProbe probe;
+    probe.expected = kTasks;
+    LoopHold hold;
+    for (size_t i = 1; i < threads; ++i) hold.hold(rt.loop(i));
+    Runtime::LoopStats held;
+    auto main = [&]() -> Coro<void> {
+      for (int i = 0; i < kTasks; ++i) spawn(record_thread(probe));
+      held = rt.stats()[0];
+      hold.release();
+      // Block this loop's thread (deliberately) until all have run elsewhere.
+      std::unique_lock<std::mutex> lock(probe.mu);
+      probe.cv.wait(lock, [&] { return probe.ran.load() == kTasks; });
+      co_return;
+    };
+    rt.block_on(main());
+    // The last task spawned is in the LIFO slot, the others in the queue.
+    EXPECT_EQ(held.queue_depth, size_t{kTasks - 1});
+    std::vector<Runtime::LoopStats> s = rt.stats();
+    uint64_t stolen = 0, pulled = 0, run_by_thieves = 0;
+    for (size_t i = 1; i < threads; ++i) {
+      stolen += s[i].stolen_tasks;
+      pulled += s[i].injection_pulls;
+      run_by_thieves += s[i].tasks_run;
+      EXPECT_EQ(s[i].stolen_from, 0u) << "loop " << i;
+    }
+    EXPECT_EQ(s[0].stolen_from, stolen) << rt.stats_text();
+    EXPECT_EQ(stolen, uint64_t{kTasks}) << rt.stats_text();
+    EXPECT_EQ(pulled, 0u);
+    EXPECT_EQ(s[0].stolen_tasks, 0u);
+    // Each task's one step, and each sibling's holding callback.
+    EXPECT_GE(run_by_thieves, kTasks + threads - 1) << rt.stats_text();
+    for (size_t i = 0; i < threads; ++i) EXPECT_EQ(s[i].queue_depth, 0u) << "loop " << i;
+
+    // Callbacks from a plain thread arrive through the loop's inbox: remote wakes.
+    constexpr int kCalls = 1000;
+    const uint64_t remote_before = s[1].remote_wakes;
+    std::atomic<int> calls{0};
+    std::promise<void> called;
+    for (int i = 0; i < kCalls; ++i) {
+      rt.loop(1).call_soon_threadsafe([&] {
+        if (calls.fetch_add(1) + 1 == kCalls) called.set_value();
+      });
+    }
+    called.get_future().wait();
+    EXPECT_GE(rt.stats()[1].remote_wakes, remote_before + kCalls);
+  }
+}
+
+// Each misuse raises RuntimeError saying what happened and what to do instead.
+TEST(RuntimeTest, MisuseRaisesRuntimeErrorsThatSayWhatToDo) {
+  std::string msg = runtime_error_of([] { (void)spawn(answer()); });
+  EXPECT_TRUE(contains(msg, "no event loop is running")) << msg;
+  EXPECT_TRUE(contains(msg, "use rt.spawn(coro)")) << msg;
+
+  Runtime rt({.threads = 2});
+  msg = runtime_error_of([&] { rt.loop(2); });
+  EXPECT_TRUE(contains(msg, "Runtime::loop(2): this Runtime has 2 loops")) << msg;
+  EXPECT_TRUE(contains(msg, "pass an index below num_loops()")) << msg;
+
+  auto main = [&]() -> Coro<std::string> { co_return runtime_error_of([&] { rt.shutdown(); }); };
+  msg = rt.block_on(main());
+  EXPECT_TRUE(contains(msg, "Runtime::shutdown() was called from one of this Runtime's own loops"))
+      << msg;
+  EXPECT_TRUE(contains(msg, "shut the Runtime down from a thread outside it")) << msg;
+  EXPECT_EQ(rt.block_on(answer()), 42);  // the failed shutdown changed nothing
+
+  rt.shutdown();
+  msg = runtime_error_of([&] { (void)rt.spawn(answer()); });
+  EXPECT_TRUE(contains(msg, "shutting down and accepts no tasks from outside")) << msg;
+  EXPECT_TRUE(contains(msg, "spawn before shutdown() (or on a new Runtime)")) << msg;
+  msg = runtime_error_of([&] { rt.block_on(answer()); });
+  EXPECT_TRUE(contains(msg, "this Runtime is shut down")) << msg;
+  EXPECT_TRUE(contains(msg, "create a new Runtime")) << msg;
 }
 
 }  // namespace
