@@ -52,6 +52,11 @@ class PinnedRelease final : public Runnable {
   FutureBase* f_;
 };
 
+void FutureBase::report_and_destroy() {
+  report_never_retrieved();
+  delete this;
+}
+
 void FutureBase::unref_slow() {
   if (refs_.load(std::memory_order_acquire) != 1 && !drop_one_of_several()) return;
   release_last();
