@@ -375,8 +375,9 @@ void close_run_scope(void* p, EventLoop* loop, bool abandon) {
   pool->shutdown(/*wait=*/false);
   if (abandon) {
     // A hard stop: a call stuck forever must not keep the process from stopping. The pool
-    // (and its threads, which exit once their calls return) outlive the run.
-    new std::unique_ptr<BlockingPoolScope>(std::move(scope));  // NOLINT: leaked on purpose
+    // (and its threads, which exit once their calls return) outlive the run: leaked on
+    // purpose, since destroying it would wait for them.
+    (void)scope.release();
     return;
   }
   if (loop == nullptr || loop->is_closed() || pool->stats().threads == 0) {

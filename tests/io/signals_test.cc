@@ -6,13 +6,16 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 #include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "loop/weft.h"
+#include "scheduler/to_thread.h"
 
 namespace weft {
 namespace {
@@ -243,14 +246,20 @@ TEST_F(RunSigintTest, AMainTaskThatSwallowsTheCancellationReturnsNormally) {
               ::testing::ExitedWithCode(kReturned * 10 + 2), "");
 }
 
+// Sends this process a SIGINT and swallows the cancellation of the main task it causes (the
+// first Ctrl-C), saying so on stderr.
+Coro<void> swallow_a_sigint() {
+  kill(getpid(), SIGINT);
+  try {
+    co_await EventLoop::current().create_future<int>();
+  } catch (const CancelledError&) {
+    std::fprintf(stderr, "ignoring the first\n");
+  }
+}
+
 TEST_F(RunSigintTest, TheSecondSigintStopsTheLoop) {
   EXPECT_EXIT(run_in_child([]() -> Coro<int> {
-                kill(getpid(), SIGINT);
-                try {
-                  co_await EventLoop::current().create_future<int>();
-                } catch (const CancelledError&) {
-                  std::fprintf(stderr, "ignoring the first\n");
-                }
+                co_await swallow_a_sigint();
                 kill(getpid(), SIGINT);
                 try {
                   co_await EventLoop::current().create_future<int>();
@@ -263,6 +272,25 @@ TEST_F(RunSigintTest, TheSecondSigintStopsTheLoop) {
               }),
               ::testing::ExitedWithCode(kKeyboardInterrupt),
               "ignoring the first\n(.|\n)*cancelled by the shutdown");
+}
+
+// A hard stop does not wait for a blocking call that never returns: the run's pool is left
+// to its threads (a normal end would wait for the call, as asyncio's shutdown_default_executor
+// does).
+TEST_F(RunSigintTest, TheSecondSigintDoesNotWaitForAStuckBlockingCall) {
+  EXPECT_EXIT(run_in_child([]() -> Coro<int> {
+                static std::mutex mu;
+                static std::condition_variable never;
+                (void)to_thread([] {
+                  std::unique_lock<std::mutex> lock(mu);
+                  never.wait(lock, [] { return false; });
+                });
+                co_await swallow_a_sigint();
+                kill(getpid(), SIGINT);
+                co_await EventLoop::current().create_future<int>();
+                co_return 0;
+              }),
+              ::testing::ExitedWithCode(kKeyboardInterrupt), "ignoring the first");
 }
 
 TEST_F(RunSigintTest, AProgramsOwnSigintHandlerReplacesRuns) {
