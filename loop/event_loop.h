@@ -324,7 +324,8 @@ class EventLoop {
   // to `nap` before it blocks in epoll, so that peers writing to it do not pay for waking it
   // and their data comes in larger batches. The loop switches naps on only while a test,
   // repeated every 10 s while it stays busy, shows that it then handles at least 5% more
-  // descriptor events; an idle loop never naps. A wake-up from another thread ends a nap at once. 0 turns it off.
+  // descriptor events; an idle loop never naps. A wake-up from another thread ends a nap at
+  // once. 0 turns it off.
   // Owning loop only (or before it runs).
   void set_io_coalescing(Duration nap) { coalescing_.set_nap(nap); }
   Duration io_coalescing() const { return coalescing_.nap(); }

@@ -180,7 +180,7 @@ namespace internal {
 class BlockingPoolScope {
  public:
   explicit BlockingPoolScope(BlockingPool* shared = nullptr) : pool_(shared) {}
-  // The thread's scope until uninstall_from_this_thread (or its end); nullptr: none.
+  // The calling thread's scope until the next install (or the thread's end); nullptr: none.
   static void install_on_this_thread(BlockingPoolScope* scope);
   static BlockingPoolScope* on_this_thread();
   BlockingPool& pool();

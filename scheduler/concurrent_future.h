@@ -30,8 +30,8 @@
 // try_set_exception return false instead); get()/exception() on a cancelled future raise
 // CancelledError. A blocking get() from a thread that runs an event loop would stall that
 // loop (and deadlock if the result needs it): it raises RuntimeError instead (a get() of a
-// future that is already done returns at once, on any thread); await the future instead. An exception thrown by a done-callback is printed and the other callbacks
-// still run.
+// future that is already done returns at once, on any thread); await the future instead. An
+// exception thrown by a done-callback is printed and the other callbacks still run.
 #ifndef WEFT_SCHEDULER_CONCURRENT_FUTURE_H_
 #define WEFT_SCHEDULER_CONCURRENT_FUTURE_H_
 

@@ -702,15 +702,16 @@ void Runtime::shutdown() {
   // asyncio's shutdown_asyncgens, on each loop's own thread: the generators still suspended
   // mid-iteration run their cleanup (they are registered with the loop that first ran them).
   {
+    // On this stack: the last callback's set() is what lets wait() return.
     Latch closed;
-    auto left = std::make_shared<std::atomic<size_t>>(workers_.size());
+    std::atomic<size_t> left{workers_.size()};
     for (auto& w : workers_) {
       EventLoop* loop = &w->loop();
-      loop->call_soon_threadsafe([loop, left, &closed] {
+      loop->call_soon_threadsafe([loop, &left, &closed] {
         Task<void> t = loop->create_task(internal::shutdown_async_generators(*loop),
                                          "asyncgen-shutdown");
-        t.add_done_callback([left, &closed](Task<void>&) {
-          if (left->fetch_sub(1, std::memory_order_acq_rel) == 1) closed.set();
+        t.add_done_callback([&left, &closed](Task<void>&) {
+          if (left.fetch_sub(1, std::memory_order_acq_rel) == 1) closed.set();
         });
       });
     }

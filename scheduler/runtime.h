@@ -37,9 +37,9 @@
 // until each has finished its cleanup; spawned tasks that had not started, and tasks their
 // cleanup spawns, are cancelled without running; the async generators still suspended
 // mid-iteration are closed on their loops (asyncio's shutdown_asyncgens); then the blocking
-// pool shuts down, waiting for the calls still running
-// (the loops keep running meanwhile, so such a call may still hand work to them); then the
-// loops stop, their threads are joined and the loops closed.
+// pool shuts down, waiting for the calls still running (the loops keep running meanwhile, so
+// such a call may still hand work to them); then the loops stop, their threads are joined and
+// the loops closed.
 //
 // Thread-safety: spawn(), block_on(), stats() and shutdown() may be called from any thread;
 // block_on() and shutdown() must not be called from a loop of this Runtime (they would wait
@@ -278,8 +278,9 @@ template <class T>
 Task<T> spawn(Coro<T> coro, std::string_view name = {},
               const char* file = __builtin_FILE(), unsigned line = __builtin_LINE()) {
   if (Runtime* rt = Runtime::current()) return rt->spawn_from(coro, name, file, line, true);
-  if (EventLoop::current_or_null() == nullptr) [[unlikely]] internal::throw_spawn_without_loop();
-  return create_task(std::move(coro), name, file, line);
+  EventLoop* loop = EventLoop::current_or_null();
+  if (loop == nullptr) [[unlikely]] internal::throw_spawn_without_loop();
+  return loop->create_task(std::move(coro), name, file, line);
 }
 
 }  // namespace weft

@@ -7,8 +7,8 @@
 //   }
 //
 // Both submit fn(args...) to current_blocking_pool() at once (the pool of the Runtime or
-// weft::run whose loop calls them, else the process-wide one; blocking_pool.h) and return an ExecutorCall<T>
-// (executor_call.h): awaiting it gives fn's value or rethrows its exception; cancelling the
+// weft::run whose loop calls them, else the process-wide one; blocking_pool.h) and return an
+// ExecutorCall<T> (executor_call.h): awaiting it gives fn's value or rethrows its exception; cancelling the
 // awaiting task drops the result without interrupting a call that has started. Unlike
 // asyncio's to_thread, which is a coroutine, the call is submitted when to_thread is called,
 // as with run_in_executor; discarding the result detaches the call ([[nodiscard]] warns).
